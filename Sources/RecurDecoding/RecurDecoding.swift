@@ -1,0 +1,1 @@
+// RecurDecoding: Greedy, beam and sampled decoding (issue 5).

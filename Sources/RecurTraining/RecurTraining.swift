@@ -1,0 +1,1 @@
+// RecurTraining: Datasets, batching, the training loop and metrics (issue 5).

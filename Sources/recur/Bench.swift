@@ -1,0 +1,101 @@
+import ArgumentParser
+import Foundation
+import RecurCore
+
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Measure Recur's speed (release build): kernels.",
+        subcommands: [BenchKernels.self]
+    )
+}
+
+/// Median wall time in seconds of `runs` calls of `body` (after one warm-up call).
+func medianTime(runs: Int, _ body: () -> Void) -> Double {
+    body()
+    var times: [Double] = []
+    for _ in 0..<runs {
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        body()
+        times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+    }
+    times.sort()
+    return times.count % 2 == 1 ? times[times.count / 2] : (times[times.count / 2 - 1] + times[times.count / 2]) / 2
+}
+
+struct BenchKernels: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kernels",
+        abstract: "Elementwise kernels against the C library, and BLAS GFLOP/s."
+    )
+
+    @OptionGroup var compute: ComputeOptions
+    @Option(help: "Timed runs per measurement (the median is reported).") var runs = 7
+    @Option(help: "Elements for the elementwise kernels.") var elements = 10_000_000
+    @Flag(help: "Print JSON instead of a table.") var json = false
+
+    func run() throws {
+        try compute.apply()
+        guard runs >= 1, elements >= 1 else { throw ValidationError("--runs and --elements must be positive") }
+        var rows: [[String: Any]] = []
+        let n = elements
+        let x = Tensor(zeros: [n]), y = Tensor(zeros: [n])
+        var rng = RNG(seed: 1)
+        rng.fillUniform(x, -5, 5)
+        let pos = Tensor(zeros: [n])
+        for i in 0..<n { pos.data[i] = abs(x.data[i]) + 1e-3 }
+
+        typealias Kernel = (Int, UnsafePointer<Float>, UnsafeMutablePointer<Float>) -> Void
+        let cases: [(String, Tensor, Kernel, (Float) -> Float)] = [
+            ("tanh", x, Kernels.tanh, { Foundation.tanh($0) }),
+            ("sigmoid", x, Kernels.sigmoid, { 1 / (1 + Foundation.exp(-$0)) }),
+            ("exp", x, Kernels.exp, { Foundation.exp($0) }),
+            ("log", pos, Kernels.log, { Foundation.log($0) }),
+        ]
+        for (name, input, fast, slow) in cases {
+            let tFast = medianTime(runs: runs) { fast(n, input.data, y.data) }
+            let tLibm = medianTime(runs: runs) {
+                let src = input.data, dst = y.data
+                for i in 0..<n { dst[i] = slow(src[i]) }
+            }
+            rows.append(["kernel": name, "elements": n, "recur_ms": tFast * 1e3, "libm_ms": tLibm * 1e3,
+                         "speedup": tLibm / tFast])
+        }
+
+        var blasRows: [[String: Any]] = []
+        let shapes: [(String, Int, Int, Int)] = [
+            ("square 512", 512, 512, 512), ("square 1024", 1024, 1024, 1024), ("square 2048", 2048, 2048, 2048),
+            ("LSTM input proj (T·B=3200, 256 → 2048)", 3200, 2048, 256),
+            ("LSTM step (B=64, 512 → 2048)", 64, 2048, 512),
+            ("decoder step B=1 (512 → 2048)", 1, 2048, 512),
+        ]
+        for (name, m, nn, k) in shapes {
+            let a = Tensor(zeros: [m, k]), b = Tensor(zeros: [nn, k]), c = Tensor(zeros: [m, nn])
+            rng.fillUniform(a, -1, 1); rng.fillUniform(b, -1, 1)
+            let reps = max(1, Int(2e9 / Double(2 * m * nn * k)))
+            let t = medianTime(runs: runs) {
+                for _ in 0..<reps { BLAS.gemm(a, .none, b, .transpose, into: c) }
+            } / Double(reps)
+            blasRows.append(["op": name, "m": m, "n": nn, "k": k, "microseconds": t * 1e6,
+                             "gflops": 2 * Double(m * nn * k) / t / 1e9])
+        }
+
+        if json {
+            let obj: [String: Any] = ["threads": Threads.count, "kernels": rows, "blas": blasRows]
+            let data = try JSONSerialization.data(withJSONObject: obj, options: [.prettyPrinted, .sortedKeys])
+            print(String(decoding: data, as: UTF8.self))
+            return
+        }
+        print("threads: \(Threads.count), median of \(runs) runs")
+        print(String(format: "%-10@ %12@ %12@ %9@", "kernel" as NSString, "recur ms" as NSString, "libm ms" as NSString, "speedup" as NSString))
+        for r in rows {
+            print(String(format: "%-10@ %12.2f %12.2f %8.1fx", (r["kernel"] as! String) as NSString,
+                         r["recur_ms"] as! Double, r["libm_ms"] as! Double, r["speedup"] as! Double))
+        }
+        print("")
+        print(String(format: "%-42@ %12@ %9@", "sgemm C = A·Bᵀ" as NSString, "µs" as NSString, "GFLOP/s" as NSString))
+        for r in blasRows {
+            print(String(format: "%-42@ %12.1f %9.1f", (r["op"] as! String) as NSString,
+                         r["microseconds"] as! Double, r["gflops"] as! Double))
+        }
+    }
+}
