@@ -4,8 +4,8 @@ import RecurCore
 
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Measure Recur's speed (release build): kernels.",
-        subcommands: [BenchKernels.self]
+        abstract: "Measure Recur's speed (release build): kernels, RNN layers, frontends.",
+        subcommands: [BenchKernels.self, BenchRNN.self, BenchFrontend.self]
     )
 }
 
