@@ -21,11 +21,11 @@ public enum Kernels {
     public static func exp(_ x: V) -> V {
         let nan = x .!= x
         let over = x .> V(repeating: 88.72284)
+        let under = x .< V(repeating: -87.33655)  // below the smallest normal: flush to zero
         var v = pointwiseMin(pointwiseMax(x, V(repeating: -87.33655)), V(repeating: 88.72284))
         let magic = V(repeating: 12582912.0)  // 1.5 · 2^23
         var n = v * V(repeating: 1.44269504088896341) + magic
         n = n - magic
-        n = pointwiseMin(pointwiseMax(n, V(repeating: -126)), V(repeating: 127))
         v = v - n * V(repeating: 0.693359375)
         v = v - n * V(repeating: -2.12194440e-4)
         var p = V(repeating: 1.9875691500e-4)
@@ -35,11 +35,14 @@ public enum Kernels {
         p = p * v + V(repeating: 1.6666665459e-1)
         p = p * v + V(repeating: 5.0000001201e-1)
         p = p * (v * v) + v + V(repeating: 1)
-        // 2^n: n is integral in [-126, 127]; n + 127 + 2^23 has it in the low mantissa bits.
-        let biased = (n + V(repeating: 8388608.0 + 127)).bitPattern(asInt: true) &- VI(repeating: 0x4B00_0000)
+        // 2^n for integral n in [-126, 128]: n + 127 + 2^23 has n + 127 in the low mantissa
+        // bits; n = 128 (x near the top of the range) is done as 2^127 · 2.
+        let n127 = pointwiseMax(pointwiseMin(n, V(repeating: 127)), V(repeating: -126))
+        let biased = (n127 + V(repeating: 8388608.0 + 127)).bitPattern(asInt: true) &- VI(repeating: 0x4B00_0000)
         let scale = V(bitPattern: biased &<< 23)
-        var r = p * scale
+        var r = p * scale * (V(repeating: 1) + (n - n127))
         r.replace(with: .infinity, where: over)
+        r.replace(with: 0, where: under)
         r.replace(with: x, where: nan)
         return r
     }

@@ -85,17 +85,27 @@ struct BenchKernels: ParsableCommand {
             print(String(decoding: data, as: UTF8.self))
             return
         }
-        print("threads: \(Threads.count), median of \(runs) runs")
-        print(String(format: "%-10@ %12@ %12@ %9@", "kernel" as NSString, "recur ms" as NSString, "libm ms" as NSString, "speedup" as NSString))
+        print("threads: \(Threads.count), median of \(runs) runs, \(n) elements")
+        print(pad("kernel", 10) + pad("recur ms", 12, right: true) + pad("libm ms", 12, right: true) + pad("speedup", 10, right: true))
         for r in rows {
-            print(String(format: "%-10@ %12.2f %12.2f %8.1fx", (r["kernel"] as! String) as NSString,
-                         r["recur_ms"] as! Double, r["libm_ms"] as! Double, r["speedup"] as! Double))
+            print(pad(r["kernel"] as! String, 10) + fmt(r["recur_ms"] as! Double, 12, 2) + fmt(r["libm_ms"] as! Double, 12, 2)
+                  + pad(String(format: "%.1fx", r["speedup"] as! Double), 10, right: true))
         }
         print("")
-        print(String(format: "%-42@ %12@ %9@", "sgemm C = A·Bᵀ" as NSString, "µs" as NSString, "GFLOP/s" as NSString))
+        print(pad("sgemm C = A·Bᵀ (m×k · k×n)", 44) + pad("µs", 12, right: true) + pad("GFLOP/s", 10, right: true))
         for r in blasRows {
-            print(String(format: "%-42@ %12.1f %9.1f", (r["op"] as! String) as NSString,
-                         r["microseconds"] as! Double, r["gflops"] as! Double))
+            print(pad(r["op"] as! String, 44) + fmt(r["microseconds"] as! Double, 12, 1) + fmt(r["gflops"] as! Double, 10, 1))
         }
     }
+}
+
+/// `s` padded with spaces to `width` columns (on the left when `right`).
+func pad(_ s: String, _ width: Int, right: Bool = false) -> String {
+    let fill = String(repeating: " ", count: max(0, width - s.count))
+    return right ? fill + s : s + fill
+}
+
+/// `x` with `decimals` decimals, right-aligned in `width` columns.
+func fmt(_ x: Double, _ width: Int, _ decimals: Int) -> String {
+    pad(String(format: "%.\(decimals)f", x), width, right: true)
 }
