@@ -118,7 +118,7 @@ public enum AtomicFile {
             guard var p = bytes.baseAddress else { return }
             var left = bytes.count
             while left > 0 {
-                let n = Foundation.write(fd, p, left)
+                let n = systemWrite(fd, p, left)
                 if n < 0 {
                     if errno == EINTR { continue }
                     throw RecurError(.io, "cannot write: \(errnoText())", file: path)
@@ -131,3 +131,11 @@ public enum AtomicFile {
 }
 
 private func errnoText() -> String { String(cString: strerror(errno)) }
+
+private func systemWrite(_ fd: Int32, _ p: UnsafeRawPointer, _ n: Int) -> Int {
+    #if canImport(Glibc)
+    Glibc.write(fd, p, n)
+    #else
+    Darwin.write(fd, p, n)
+    #endif
+}
