@@ -1,0 +1,74 @@
+import RecurCore
+
+/// One validation metric chosen by name (in a recipe, `--metric`), scored the
+/// same way as `recur score`, with the signature to store beside the best
+/// figure in a checkpoint.
+///
+///     let metric = try TaskMetric(name: "bleu")
+///     let value = try metric.score(hypotheses: decoded, references: refs.map { [$0] })
+///     if metric.isBetter(value, than: best) { ... }
+public enum TaskMetric: String, CaseIterable, Sendable {
+    /// sacrebleu corpus BLEU, 0-100.
+    case bleu
+    /// sacrebleu chrF2, 0-100.
+    case chrf
+    /// sacrebleu chrF2++, 0-100.
+    case chrfPlusPlus = "chrf++"
+    /// jiwer word error rate (a fraction; lower is better).
+    case wer
+    /// jiwer character error rate (a fraction; lower is better).
+    case cer
+    /// COCO caption BLEU-4, 0-1, on tokenized captions.
+    case captionBLEU4 = "caption-bleu4"
+    /// COCO CIDEr-D (×10 scale) on tokenized captions.
+    case ciderD = "cider-d"
+
+    /// The metric named `name` (a raw value, case-insensitive).
+    public init(name: String) throws {
+        guard let m = TaskMetric(rawValue: name.lowercased()) else {
+            throw RecurError(.usage, "unknown metric \(name); known: \(TaskMetric.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        self = m
+    }
+
+    /// True when a larger value is better.
+    public var higherIsBetter: Bool { self != .wer && self != .cer }
+
+    /// Whether `a` improves on `b` (any value improves on nil).
+    public func isBetter(_ a: Double, than b: Double?) -> Bool {
+        guard let b else { return true }
+        return higherIsBetter ? a > b : a < b
+    }
+
+    /// The metric of `hypotheses` against `references` (`references[i]`: the
+    /// references of segment i; WER and CER use the first of each).
+    public func score(hypotheses: [String], references: [[String]]) throws -> Double {
+        switch self {
+        case .bleu: return try BLEU().corpusScore(hypotheses: hypotheses, references: references).score
+        case .chrf: return try ChrF().corpusScore(hypotheses: hypotheses, references: references).score
+        case .chrfPlusPlus: return try ChrF.plusPlus.corpusScore(hypotheses: hypotheses, references: references).score
+        case .wer, .cer:
+            try MetricSignature.check(hypotheses: hypotheses.count, references: references, metric: rawValue.uppercased())
+            let firsts = references.map { $0[0] }
+            let r = self == .wer ? try ErrorRate.wer(references: firsts, hypotheses: hypotheses)
+                                 : try ErrorRate.cer(references: firsts, hypotheses: hypotheses)
+            return r.rate
+        case .captionBLEU4: return try CaptionMetrics.bleu(hypotheses: hypotheses, references: references).bleu[3]
+        case .ciderD: return try CaptionMetrics.ciderD(hypotheses: hypotheses, references: references).score
+        }
+    }
+
+    /// A signature to store with a figure: sacrebleu's for BLEU and chrF (with
+    /// `nrefs` as given), the reference implementation's name and version otherwise.
+    public func signature(nrefs: Int = 1) -> String {
+        switch self {
+        case .bleu: return BLEU().signature(nrefs: String(nrefs))
+        case .chrf: return ChrF().signature(nrefs: String(nrefs))
+        case .chrfPlusPlus: return ChrF.plusPlus.signature(nrefs: String(nrefs))
+        case .wer, .cer:
+            return "\(rawValue):jiwer-default|version:recur-\(RecurVersion.version)+jiwer-\(MetricSignature.jiwerVersion)"
+        case .captionBLEU4, .ciderD:
+            return "\(rawValue):coco|version:recur-\(RecurVersion.version)+pycocoevalcap-\(MetricSignature.pycocoevalcapVersion)"
+        }
+    }
+}
