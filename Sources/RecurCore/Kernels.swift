@@ -17,7 +17,7 @@ public enum Kernels {
 
     /// e^x. Range reduction x = n·ln2 + r with n rounded by the 1.5·2²³ trick,
     /// a degree-5 polynomial for e^r, and 2^n built in the exponent bits.
-    @inline(__always)
+    @inlinable @inline(__always)
     public static func exp(_ x: V) -> V {
         let nan = x .!= x
         let over = x .> V(repeating: 88.72284)
@@ -49,7 +49,7 @@ public enum Kernels {
 
     /// tanh(x) as a clamped odd rational function (degree 13 over 6), exact
     /// to 3e-7 absolute; |x| < 4e-4 returns x.
-    @inline(__always)
+    @inlinable @inline(__always)
     public static func tanh(_ x: V) -> V {
         let nan = x .!= x
         let tiny = V(bitPattern: x.bitPattern(asInt: true) & VI(repeating: 0x7FFF_FFFF)) .< V(repeating: 0.0004)
@@ -73,7 +73,7 @@ public enum Kernels {
     }
 
     /// 1 / (1 + e^-x), through tanh: σ(x) = ½ + ½·tanh(x/2).
-    @inline(__always)
+    @inlinable @inline(__always)
     public static func sigmoid(_ x: V) -> V {
         let half = V(repeating: 0.5)
         return half + half * tanh(half * x)
@@ -82,7 +82,7 @@ public enum Kernels {
     /// Natural log: x = m·2^e with m in [√½, √2), log(m) by the Cephes
     /// polynomial. log(0) = -inf, log(x<0) = NaN, log(inf) = inf; subnormals
     /// are scaled up first.
-    @inline(__always)
+    @inlinable @inline(__always)
     public static func log(_ x: V) -> V {
         let sub = x .< V(repeating: Float.leastNormalMagnitude)
         let xs = x.replacing(with: x * V(repeating: 8388608.0), where: sub)  // · 2^23
@@ -117,7 +117,7 @@ public enum Kernels {
     // MARK: buffer maps
 
     /// out[i] = f(x[i]) for n elements; out may equal x.
-    @inline(__always)
+    @inlinable @inline(__always)
     public static func map(_ n: Int, _ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, _ f: (V) -> V) {
         var i = 0
         while i + 8 <= n {
@@ -273,8 +273,8 @@ public enum Kernels {
 
 extension SIMD8 where Scalar == Float {
     /// The lanes' bits as Int32 (a bit cast, not a conversion).
-    @inline(__always)
+    @usableFromInline @inline(__always)
     func bitPattern(asInt: Bool) -> SIMD8<Int32> { unsafeBitCast(self, to: SIMD8<Int32>.self) }
-    @inline(__always)
+    @usableFromInline @inline(__always)
     init(bitPattern v: SIMD8<Int32>) { self = unsafeBitCast(v, to: SIMD8<Float>.self) }
 }
