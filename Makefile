@@ -26,13 +26,27 @@ release: deps
 test: deps
 	$(SWIFT) test --disable-swift-testing
 
+DEMO_OUT = out/demo
+
+# The main job on the shipped samples (until trained models ship: the frontends and the text tools).
 demo: release
+	@mkdir -p $(DEMO_OUT)
 	$(RELEASE_BIN) --version
 	@echo
-	$(RELEASE_BIN) bench kernels --runs 3 --elements 1000000
+	$(RELEASE_BIN) features audio samples/speech/*.wav --out-dir $(DEMO_OUT)
+	$(RELEASE_BIN) features audio samples/speech/en-1.wav --out $(DEMO_OUT)/en-1.npy --png $(DEMO_OUT)/en-1-logmel.png
+	$(RELEASE_BIN) features image samples/images/*.png --out-dir $(DEMO_OUT)
+	$(RELEASE_BIN) features image samples/images/red-circle-left-of-blue-square.png --out $(DEMO_OUT)/scene.npy --png $(DEMO_OUT)/scene-grid.png
+	$(RELEASE_BIN) vocab build --kind char --size 100 --min-freq 1 samples/text/en.txt --out $(DEMO_OUT)/en-char.vocab
+	$(RELEASE_BIN) tokenize --vocab $(DEMO_OUT)/en-char.vocab --pieces samples/text/en.txt
+	$(RELEASE_BIN) tokenize --vocab $(DEMO_OUT)/en-char.vocab --ids samples/text/en.txt | $(RELEASE_BIN) detokenize --vocab $(DEMO_OUT)/en-char.vocab
+	@echo
+	@echo "features (.npy) and pictures (.png) are in $(DEMO_OUT)/"
 
 bench: release
 	$(RELEASE_BIN) bench kernels
+	$(RELEASE_BIN) bench rnn
+	$(RELEASE_BIN) bench frontend
 
 install: release
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/recur/models $(DESTDIR)$(PREFIX)/share/recur/vocab
@@ -41,4 +55,4 @@ install: release
 	cp -R vocab/. $(DESTDIR)$(PREFIX)/share/recur/vocab/
 
 clean:
-	rm -rf .build
+	rm -rf .build out
