@@ -79,8 +79,13 @@ public struct SafeTensorsFile: Sendable {
         do {
             let (header, dataStart) = try Self.headerBytes(data)
             self.dataStart = dataStart
-            var parser = JSONParser(header)
-            let (names, metadata, entries) = try Self.parseHeader(parser.document(), dataLength: data.count - dataStart)
+            let json: JSONValue
+            do {
+                json = try JSONValue.parseDocument(header, maxDepth: Self.maxHeaderDepth)
+            } catch let e as JSONSyntaxError {
+                throw RecurError(.format, "header is not valid JSON: \(e.reason) at header byte \(e.offset)")
+            }
+            let (names, metadata, entries) = try Self.parseHeader(json, dataLength: data.count - dataStart)
             self.names = names
             self.metadata = metadata
             self.entries = entries
@@ -219,12 +224,16 @@ public struct SafeTensorsFile: Sendable {
         return ([UInt8](data[start ..< start + Int(n)]), 8 + Int(n))
     }
 
+    /// Arrays and objects in the header nest at most this deep (a real
+    /// header needs 3).
+    private static let maxHeaderDepth = 64
+
     private static let otherDTypes: Set<String> = [
         "BOOL", "U8", "I8", "I16", "U16", "BF16", "U32", "U64", "F64", "C64",
         "F8_E4M3", "F8_E5M2", "F8_E8M0", "F4", "F6_E2M3", "F6_E3M2",
     ]
 
-    private static func parseHeader(_ json: JSON, dataLength: Int) throws
+    private static func parseHeader(_ json: JSONValue, dataLength: Int) throws
         -> ([String], [String: String], [String: SafeTensorsEntry])
     {
         func bad(_ reason: String) -> RecurError { RecurError(.format, reason) }
@@ -232,26 +241,26 @@ public struct SafeTensorsFile: Sendable {
         var names: [String] = []
         var metadata: [String: String] = [:]
         var entries: [String: SafeTensorsEntry] = [:]
-        for (name, value) in members {
+        for (name, value) in members.pairs {
             if name == "__metadata__" {
                 if case .null = value { continue }
                 guard case .object(let pairs) = value else { throw bad("__metadata__ is not a JSON object") }
-                for (key, v) in pairs {
+                for (key, v) in pairs.pairs {
                     guard case .string(let s) = v else { throw bad("__metadata__ value for '\(key)' is not a string") }
                     metadata[key] = s
                 }
                 continue
             }
-            func field(_ key: String) throws -> JSON {
+            func field(_ key: String) throws -> JSONValue {
                 guard case .object(let fields) = value else { throw bad("tensor '\(name)': entry is not a JSON object") }
-                guard let v = fields.first(where: { $0.0 == key })?.1 else { throw bad("tensor '\(name)': no \(key)") }
+                guard let v = fields[key] else { throw bad("tensor '\(name)': no \(key)") }
                 return v
             }
             func integers(_ key: String) throws -> [Int] {
                 guard case .array(let items) = try field(key) else { throw bad("tensor '\(name)': \(key) is not an array") }
                 return try items.map {
                     guard case .number(let text) = $0, let n = Int(text) else {
-                        throw bad("tensor '\(name)': \(key) holds \($0), not an integer in range")
+                        throw bad("tensor '\(name)': \(key) holds \(Self.describe($0)), not an integer in range")
                     }
                     guard n >= 0 else { throw bad("tensor '\(name)': \(key) holds a negative number \(n)") }
                     return n
@@ -303,6 +312,19 @@ public struct SafeTensorsFile: Sendable {
             throw bad("\(dataLength - covered) bytes after the last tensor belong to no tensor")
         }
         return (names, metadata, entries)
+    }
+}
+
+extension SafeTensorsFile {
+    /// `v` for an error message: scalars as written, containers by kind.
+    fileprivate static func describe(_ v: JSONValue) -> String {
+        switch v {
+        case .object, .array: v.kindName
+        case .string(let s): "\"\(s)\""
+        case .number(let n): n
+        case .bool(let b): "\(b)"
+        case .null: "null"
+        }
     }
 }
 
@@ -444,209 +466,7 @@ private func littleEndianBytes<T: FixedWidthInteger>(_ values: UnsafeBufferPoint
 /// `s` as a JSON string literal, escaped the way serde_json (the Python
 /// package's encoder) escapes it.
 private func jsonString(_ s: String) -> String {
-    var out = "\""
-    for u in s.unicodeScalars {
-        switch u {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\r": out += "\\r"
-        case "\t": out += "\\t"
-        case "\u{08}": out += "\\b"
-        case "\u{0C}": out += "\\f"
-        case _ where u.value < 0x20:
-            let hex = String(u.value, radix: 16)
-            out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-        default: out.unicodeScalars.append(u)
-        }
-    }
-    return out + "\""
-}
-
-/// A parsed JSON value. Numbers keep their text so integers convert exactly.
-private indirect enum JSON: CustomStringConvertible {
-    case object([(String, JSON)]), array([JSON]), string(String), number(String), bool(Bool), null
-
-    var description: String {
-        switch self {
-        case .object: "an object"
-        case .array: "an array"
-        case .string(let s): "\"\(s)\""
-        case .number(let n): n
-        case .bool(let b): "\(b)"
-        case .null: "null"
-        }
-    }
-}
-
-/// A strict JSON parser (RFC 8259) for safetensors headers: duplicate keys,
-/// invalid UTF-8 and nesting deeper than 64 are errors, so no input can
-/// exhaust the stack.
-private struct JSONParser {
-    private let b: [UInt8]
-    private var i = 0
-    private var depth = 0
-
-    init(_ bytes: [UInt8]) { b = bytes }
-
-    mutating func document() throws -> JSON {
-        let v = try value()
-        skipSpace()
-        guard i == b.count else { throw fail("unexpected bytes after the JSON value") }
-        return v
-    }
-
-    private func fail(_ what: String) -> RecurError {
-        RecurError(.format, "header is not valid JSON: \(what) at header byte \(i)")
-    }
-
-    private mutating func skipSpace() {
-        while i < b.count, b[i] == 0x20 || b[i] == 0x0A || b[i] == 0x0D || b[i] == 0x09 { i += 1 }
-    }
-
-    private mutating func expect(_ c: Character) throws {
-        skipSpace()
-        guard i < b.count, b[i] == c.asciiValue! else { throw fail("expected '\(c)'") }
-        i += 1
-    }
-
-    private mutating func value() throws -> JSON {
-        skipSpace()
-        guard i < b.count else { throw fail("unexpected end") }
-        switch b[i] {
-        case UInt8(ascii: "{"), UInt8(ascii: "["):
-            depth += 1
-            guard depth <= 64 else { throw fail("nesting too deep") }
-            defer { depth -= 1 }
-            return b[i] == UInt8(ascii: "{") ? try object() : try array()
-        case UInt8(ascii: "\""): return .string(try string())
-        case UInt8(ascii: "t"): return try literal("true", .bool(true))
-        case UInt8(ascii: "f"): return try literal("false", .bool(false))
-        case UInt8(ascii: "n"): return try literal("null", .null)
-        case UInt8(ascii: "-"), UInt8(ascii: "0") ... UInt8(ascii: "9"): return try number()
-        default: throw fail("unexpected character")
-        }
-    }
-
-    private mutating func literal(_ word: String, _ v: JSON) throws -> JSON {
-        let w = Array(word.utf8)
-        guard i + w.count <= b.count, Array(b[i ..< i + w.count]) == w else { throw fail("unexpected character") }
-        i += w.count
-        return v
-    }
-
-    private mutating func object() throws -> JSON {
-        i += 1
-        var members: [(String, JSON)] = []
-        var keys = Set<String>()
-        skipSpace()
-        if i < b.count, b[i] == UInt8(ascii: "}") { i += 1; return .object([]) }
-        while true {
-            skipSpace()
-            guard i < b.count, b[i] == UInt8(ascii: "\"") else { throw fail("expected a key") }
-            let key = try string()
-            guard keys.insert(key).inserted else { throw fail("duplicate key '\(key)'") }
-            try expect(":")
-            members.append((key, try value()))
-            skipSpace()
-            guard i < b.count else { throw fail("unexpected end") }
-            i += 1
-            if b[i - 1] == UInt8(ascii: "}") { return .object(members) }
-            guard b[i - 1] == UInt8(ascii: ",") else { i -= 1; throw fail("expected ',' or '}'") }
-        }
-    }
-
-    private mutating func array() throws -> JSON {
-        i += 1
-        var items: [JSON] = []
-        skipSpace()
-        if i < b.count, b[i] == UInt8(ascii: "]") { i += 1; return .array([]) }
-        while true {
-            items.append(try value())
-            skipSpace()
-            guard i < b.count else { throw fail("unexpected end") }
-            i += 1
-            if b[i - 1] == UInt8(ascii: "]") { return .array(items) }
-            guard b[i - 1] == UInt8(ascii: ",") else { i -= 1; throw fail("expected ',' or ']'") }
-        }
-    }
-
-    private mutating func number() throws -> JSON {
-        let start = i
-        func digits() -> Int {
-            let s = i
-            while i < b.count, b[i] >= UInt8(ascii: "0"), b[i] <= UInt8(ascii: "9") { i += 1 }
-            return i - s
-        }
-        if b[i] == UInt8(ascii: "-") { i += 1 }
-        let first = i
-        guard digits() > 0 else { throw fail("bad number") }
-        guard b[first] != UInt8(ascii: "0") || i == first + 1 else { throw fail("number with a leading zero") }
-        if i < b.count, b[i] == UInt8(ascii: ".") {
-            i += 1
-            guard digits() > 0 else { throw fail("bad number") }
-        }
-        if i < b.count, b[i] == UInt8(ascii: "e") || b[i] == UInt8(ascii: "E") {
-            i += 1
-            if i < b.count, b[i] == UInt8(ascii: "+") || b[i] == UInt8(ascii: "-") { i += 1 }
-            guard digits() > 0 else { throw fail("bad number") }
-        }
-        return .number(String(decoding: b[start ..< i], as: UTF8.self))
-    }
-
-    private mutating func string() throws -> String {
-        i += 1  // the opening quote
-        var out: [UInt8] = []
-        while true {
-            guard i < b.count else { throw fail("unterminated string") }
-            let c = b[i]
-            i += 1
-            switch c {
-            case UInt8(ascii: "\""):
-                guard let s = String(validating: out, as: UTF8.self) else { throw fail("invalid UTF-8 in a string") }
-                return s
-            case 0 ..< 0x20:
-                throw fail("control character in a string")
-            case UInt8(ascii: "\\"):
-                guard i < b.count else { throw fail("unterminated string") }
-                let e = b[i]
-                i += 1
-                switch e {
-                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): out.append(e)
-                case UInt8(ascii: "b"): out.append(0x08)
-                case UInt8(ascii: "f"): out.append(0x0C)
-                case UInt8(ascii: "n"): out.append(0x0A)
-                case UInt8(ascii: "r"): out.append(0x0D)
-                case UInt8(ascii: "t"): out.append(0x09)
-                case UInt8(ascii: "u"):
-                    var code = try hex4()
-                    if (0xD800 ..< 0xDC00).contains(code) {  // a surrogate pair
-                        guard i + 1 < b.count, b[i] == UInt8(ascii: "\\"), b[i + 1] == UInt8(ascii: "u") else {
-                            throw fail("lone surrogate in a string")
-                        }
-                        i += 2
-                        let low = try hex4()
-                        guard (0xDC00 ..< 0xE000).contains(low) else { throw fail("lone surrogate in a string") }
-                        code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
-                    }
-                    guard let scalar = Unicode.Scalar(code) else { throw fail("lone surrogate in a string") }
-                    out.append(contentsOf: Array(String(Character(scalar)).utf8))
-                default:
-                    throw fail("bad escape in a string")
-                }
-            default:
-                out.append(c)
-            }
-        }
-    }
-
-    private mutating func hex4() throws -> UInt32 {
-        var v: UInt32 = 0
-        for _ in 0 ..< 4 {
-            guard i < b.count, let digit = Character(Unicode.Scalar(b[i])).hexDigitValue else { throw fail("bad \\u escape") }
-            v = v * 16 + UInt32(digit)
-            i += 1
-        }
-        return v
-    }
+    var out = ""
+    JSONValue.writeString(s, to: &out, escaping: .serde)
+    return out
 }

@@ -2,7 +2,7 @@
 // stages (issue 7).
 //
 // IO/ holds what every command meets in the shell, with no model needed:
-// - StageRecord (+ JSONValue): the JSON Lines record passed between stages;
+// - StageRecord (on RecurCore's JSONValue): the JSON Lines record passed between stages;
 //   unknown keys survive a read and write. `advanced(stage:model:text:...)`
 //   makes the next stage's record (earlier results go to `history`).
 // - RecordReader: plain lines or records, detected once per stream from the

@@ -1,9 +1,13 @@
 import Foundation
-import RecurCore
 
 /// A JSON value that keeps everything it was read with: object keys in their
 /// order and numbers as their literal text, so a value read and written back
 /// is the same bytes (apart from whitespace, which is always compact).
+///
+/// One strict RFC 8259 parser serves every JSON reader in Recur (the pipeline
+/// records and the safetensors header): duplicate keys, invalid UTF-8, lone
+/// surrogates, raw control characters in strings, leading zeros and nesting
+/// past a depth limit are all errors, so no input can exhaust the stack.
 public enum JSONValue: Sendable, Equatable {
     case null
     case bool(Bool)
@@ -59,8 +63,8 @@ public enum JSONValue: Sendable, Equatable {
         return nil
     }
 
-    /// The kind of value, for error messages.
-    var kindName: String {
+    /// The kind of value, for error messages ("a string", "an object", ...).
+    public var kindName: String {
         switch self {
         case .null: "null"
         case .bool: "a boolean"
@@ -109,6 +113,16 @@ public struct JSONObject: Sendable, Equatable {
 
 // MARK: - Writing
 
+/// How strings are escaped when written.
+enum JSONStringEscaping {
+    /// Quotes, backslashes, C0 controls, DEL, U+2028 and U+2029 escaped: the
+    /// output is one line and safe to embed in JavaScript.
+    case compact
+    /// Exactly what serde_json (the Python safetensors package's encoder)
+    /// escapes: quotes, backslashes and C0 controls only.
+    case serde
+}
+
 extension JSONValue {
     /// Compact JSON text (no spaces or newlines), keys in their kept order.
     public var compactText: String {
@@ -143,9 +157,10 @@ extension JSONValue {
     }
 
     /// Writes `s` as a JSON string: quotes, backslashes and control characters
-    /// escaped, everything else as UTF-8 (so the output never holds a raw
-    /// newline and stays one line).
-    static func writeString(_ s: String, to out: inout String) {
+    /// escaped (`\b \f \n \r \t` short, others as lowercase `\u00XX`),
+    /// everything else as UTF-8 (so the output never holds a raw newline and
+    /// stays one line). `.compact` also escapes DEL, U+2028 and U+2029.
+    static func writeString(_ s: String, to out: inout String, escaping: JSONStringEscaping = .compact) {
         out += "\""
         for u in s.unicodeScalars {
             switch u {
@@ -156,10 +171,10 @@ extension JSONValue {
             case "\t": out += "\\t"
             case "\u{08}": out += "\\b"
             case "\u{0C}": out += "\\f"
-            case "\u{2028}": out += "\\u2028"
-            case "\u{2029}": out += "\\u2029"
             default:
-                if u.value < 0x20 || u.value == 0x7F {
+                // DEL, U+2028 and U+2029 are escaped in the compact style only.
+                let compactOnly = u.value == 0x7F || u.value == 0x2028 || u.value == 0x2029
+                if u.value < 0x20 || (compactOnly && escaping == .compact) {
                     let hex = String(u.value, radix: 16)
                     out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
                 } else {
@@ -173,186 +188,217 @@ extension JSONValue {
 
 // MARK: - Reading
 
+/// Why a JSON text was rejected and at which byte (0-based).
+struct JSONSyntaxError: Error {
+    let reason: String
+    let offset: Int
+}
+
 extension JSONValue {
+    /// The default nesting limit of `parse`: arrays and objects inside one
+    /// another at most this deep.
+    public static let defaultMaxDepth = 512
+
     /// Parses one JSON text (surrounding whitespace allowed). Errors are
     /// `RecurError(.format, ...)` giving the column (1-based, in bytes).
-    public static func parse(_ text: String) throws -> JSONValue {
-        var bytes = Array(text.utf8)
-        return try bytes.withUnsafeMutableBufferPointer { buf in
-            var p = JSONParser(bytes: UnsafeBufferPointer(buf))
+    public static func parse(_ text: String, maxDepth: Int = defaultMaxDepth) throws -> JSONValue {
+        try parse(utf8: Array(text.utf8), maxDepth: maxDepth)
+    }
+
+    /// Parses one JSON text given as UTF-8 bytes (invalid UTF-8 in a string
+    /// is an error). Errors are `RecurError(.format, ...)` giving the column
+    /// (1-based, in bytes).
+    public static func parse(utf8 bytes: [UInt8], maxDepth: Int = defaultMaxDepth) throws -> JSONValue {
+        do {
+            return try parseDocument(bytes, maxDepth: maxDepth)
+        } catch let e as JSONSyntaxError {
+            throw RecurError(.format, "invalid JSON at column \(e.offset + 1): \(e.reason)")
+        }
+    }
+
+    /// Parses one JSON text, throwing `JSONSyntaxError` so callers can word
+    /// the error their own way.
+    static func parseDocument(_ bytes: [UInt8], maxDepth: Int) throws -> JSONValue {
+        try bytes.withUnsafeBufferPointer { buf in
+            var p = JSONParser(bytes: buf, maxDepth: maxDepth)
+            let v = try p.value()
             p.skipSpace()
-            let v = try p.value(depth: 0)
-            p.skipSpace()
-            if p.i < buf.count { throw p.error("unexpected text after the JSON value") }
+            guard p.i == buf.count else { throw p.fail("unexpected bytes after the JSON value") }
             return v
         }
     }
 }
 
+/// A strict JSON parser (RFC 8259) over UTF-8 bytes.
 private struct JSONParser {
-    let bytes: UnsafeBufferPointer<UInt8>
+    let b: UnsafeBufferPointer<UInt8>
+    let maxDepth: Int
     var i = 0
-    static let maxDepth = 512
+    var depth = 0
 
-    init(bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
-
-    func error(_ reason: String) -> RecurError {
-        RecurError(.format, "invalid JSON at column \(i + 1): \(reason)")
+    init(bytes: UnsafeBufferPointer<UInt8>, maxDepth: Int) {
+        b = bytes
+        self.maxDepth = maxDepth
     }
+
+    func fail(_ reason: String) -> JSONSyntaxError { JSONSyntaxError(reason: reason, offset: i) }
 
     mutating func skipSpace() {
-        while i < bytes.count, bytes[i] == 0x20 || bytes[i] == 0x09 || bytes[i] == 0x0A || bytes[i] == 0x0D { i += 1 }
+        while i < b.count, b[i] == 0x20 || b[i] == 0x0A || b[i] == 0x0D || b[i] == 0x09 { i += 1 }
     }
 
-    mutating func value(depth: Int) throws -> JSONValue {
-        guard depth < JSONParser.maxDepth else { throw error("nested more than \(JSONParser.maxDepth) deep") }
-        guard i < bytes.count else { throw error("unexpected end of text") }
-        switch bytes[i] {
-        case UInt8(ascii: "{"):
-            i += 1
-            var o = JSONObject()
-            skipSpace()
-            if i < bytes.count, bytes[i] == UInt8(ascii: "}") { i += 1; return .object(o) }
-            while true {
-                skipSpace()
-                guard i < bytes.count, bytes[i] == UInt8(ascii: "\"") else { throw error("expected a key in quotes") }
-                let key = try string()
-                skipSpace()
-                guard i < bytes.count, bytes[i] == UInt8(ascii: ":") else { throw error("expected ':' after a key") }
-                i += 1
-                skipSpace()
-                let v = try value(depth: depth + 1)
-                if o[key] != nil { throw error("duplicate key \"\(key)\"") }
-                o[key] = v
-                skipSpace()
-                guard i < bytes.count else { throw error("unexpected end of text in an object") }
-                if bytes[i] == UInt8(ascii: ",") { i += 1; continue }
-                if bytes[i] == UInt8(ascii: "}") { i += 1; return .object(o) }
-                throw error("expected ',' or '}' in an object")
-            }
-        case UInt8(ascii: "["):
-            i += 1
-            var a: [JSONValue] = []
-            skipSpace()
-            if i < bytes.count, bytes[i] == UInt8(ascii: "]") { i += 1; return .array(a) }
-            while true {
-                skipSpace()
-                a.append(try value(depth: depth + 1))
-                skipSpace()
-                guard i < bytes.count else { throw error("unexpected end of text in an array") }
-                if bytes[i] == UInt8(ascii: ",") { i += 1; continue }
-                if bytes[i] == UInt8(ascii: "]") { i += 1; return .array(a) }
-                throw error("expected ',' or ']' in an array")
-            }
-        case UInt8(ascii: "\""):
-            return .string(try string())
+    mutating func expect(_ c: UInt8) throws {
+        skipSpace()
+        guard i < b.count, b[i] == c else { throw fail("expected '\(Character(Unicode.Scalar(c)))'") }
+        i += 1
+    }
+
+    mutating func value() throws -> JSONValue {
+        skipSpace()
+        guard i < b.count else { throw fail("unexpected end") }
+        switch b[i] {
+        case UInt8(ascii: "{"), UInt8(ascii: "["):
+            depth += 1
+            guard depth <= maxDepth else { throw fail("nesting too deep") }
+            defer { depth -= 1 }
+            return b[i] == UInt8(ascii: "{") ? try object() : try array()
+        case UInt8(ascii: "\""): return .string(try string())
         case UInt8(ascii: "t"): try literal("true"); return .bool(true)
         case UInt8(ascii: "f"): try literal("false"); return .bool(false)
         case UInt8(ascii: "n"): try literal("null"); return .null
-        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
-            return .number(try number())
-        default:
-            throw error("unexpected character")
+        case UInt8(ascii: "-"), UInt8(ascii: "0") ... UInt8(ascii: "9"): return .number(try number())
+        default: throw fail("unexpected character")
         }
     }
 
-    mutating func literal(_ word: String) throws {
-        for b in word.utf8 {
-            guard i < bytes.count, bytes[i] == b else { throw error("expected \(word)") }
+    mutating func literal(_ word: StaticString) throws {
+        let n = word.utf8CodeUnitCount
+        guard i + n <= b.count, memcmp(b.baseAddress! + i, word.utf8Start, n) == 0 else { throw fail("unexpected character") }
+        i += n
+    }
+
+    mutating func object() throws -> JSONValue {
+        i += 1
+        var o = JSONObject()
+        skipSpace()
+        if i < b.count, b[i] == UInt8(ascii: "}") { i += 1; return .object(o) }
+        while true {
+            skipSpace()
+            guard i < b.count, b[i] == UInt8(ascii: "\"") else { throw fail("expected a key") }
+            let key = try string()
+            guard o[key] == nil else { throw fail("duplicate key '\(key)'") }
+            try expect(UInt8(ascii: ":"))
+            o[key] = try value()
+            skipSpace()
+            guard i < b.count else { throw fail("unexpected end") }
             i += 1
+            if b[i - 1] == UInt8(ascii: "}") { return .object(o) }
+            guard b[i - 1] == UInt8(ascii: ",") else { i -= 1; throw fail("expected ',' or '}'") }
+        }
+    }
+
+    mutating func array() throws -> JSONValue {
+        i += 1
+        var items: [JSONValue] = []
+        skipSpace()
+        if i < b.count, b[i] == UInt8(ascii: "]") { i += 1; return .array([]) }
+        while true {
+            items.append(try value())
+            skipSpace()
+            guard i < b.count else { throw fail("unexpected end") }
+            i += 1
+            if b[i - 1] == UInt8(ascii: "]") { return .array(items) }
+            guard b[i - 1] == UInt8(ascii: ",") else { i -= 1; throw fail("expected ',' or ']'") }
         }
     }
 
     mutating func digits() -> Int {
         let s = i
-        while i < bytes.count, bytes[i] >= 0x30, bytes[i] <= 0x39 { i += 1 }
+        while i < b.count, b[i] >= UInt8(ascii: "0"), b[i] <= UInt8(ascii: "9") { i += 1 }
         return i - s
     }
 
     mutating func number() throws -> String {
         let start = i
-        if bytes[i] == UInt8(ascii: "-") { i += 1 }
-        guard i < bytes.count, bytes[i] >= 0x30, bytes[i] <= 0x39 else { throw error("expected a digit") }
-        if bytes[i] == 0x30 { i += 1 } else { _ = digits() }
-        if i < bytes.count, bytes[i] == UInt8(ascii: ".") {
+        if b[i] == UInt8(ascii: "-") { i += 1 }
+        let first = i
+        guard digits() > 0 else { throw fail("bad number") }
+        guard b[first] != UInt8(ascii: "0") || i == first + 1 else { throw fail("number with a leading zero") }
+        if i < b.count, b[i] == UInt8(ascii: ".") {
             i += 1
-            guard digits() > 0 else { throw error("expected a digit after '.'") }
+            guard digits() > 0 else { throw fail("bad number") }
         }
-        if i < bytes.count, bytes[i] == UInt8(ascii: "e") || bytes[i] == UInt8(ascii: "E") {
+        if i < b.count, b[i] == UInt8(ascii: "e") || b[i] == UInt8(ascii: "E") {
             i += 1
-            if i < bytes.count, bytes[i] == UInt8(ascii: "+") || bytes[i] == UInt8(ascii: "-") { i += 1 }
-            guard digits() > 0 else { throw error("expected a digit in the exponent") }
+            if i < b.count, b[i] == UInt8(ascii: "+") || b[i] == UInt8(ascii: "-") { i += 1 }
+            guard digits() > 0 else { throw fail("bad number") }
         }
-        return String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<i]), as: UTF8.self)
-    }
-
-    mutating func hex4() throws -> UInt32 {
-        guard i + 4 <= bytes.count else { throw error("short \\u escape") }
-        var v: UInt32 = 0
-        for _ in 0..<4 {
-            let c = bytes[i]
-            let d: UInt32
-            switch c {
-            case 0x30...0x39: d = UInt32(c - 0x30)
-            case 0x41...0x46: d = UInt32(c - 0x41 + 10)
-            case 0x61...0x66: d = UInt32(c - 0x61 + 10)
-            default: throw error("bad hex digit in a \\u escape")
-            }
-            v = v << 4 | d
-            i += 1
-        }
-        return v
+        return String(decoding: UnsafeBufferPointer(rebasing: b[start ..< i]), as: UTF8.self)
     }
 
     mutating func string() throws -> String {
-        i += 1 // opening quote
+        i += 1  // the opening quote
         var out: [UInt8] = []
         var runStart = i
         while true {
-            guard i < bytes.count else { throw error("unterminated string") }
-            let c = bytes[i]
+            guard i < b.count else { throw fail("unterminated string") }
+            let c = b[i]
             if c == UInt8(ascii: "\"") {
-                out.append(contentsOf: bytes[runStart..<i])
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: b[runStart ..< i]))
                 i += 1
-                break
+                guard let s = String(validating: out, as: UTF8.self) else { throw fail("invalid UTF-8 in a string") }
+                return s
             }
-            if c < 0x20 { throw error("raw control character in a string") }
+            if c < 0x20 { i += 1; throw fail("control character in a string") }
             if c != UInt8(ascii: "\\") { i += 1; continue }
-            out.append(contentsOf: bytes[runStart..<i])
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: b[runStart ..< i]))
             i += 1
-            guard i < bytes.count else { throw error("unterminated escape") }
-            let e = bytes[i]
+            guard i < b.count else { throw fail("unterminated string") }
+            let e = b[i]
             i += 1
             switch e {
-            case UInt8(ascii: "\""): out.append(0x22)
-            case UInt8(ascii: "\\"): out.append(0x5C)
-            case UInt8(ascii: "/"): out.append(0x2F)
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): out.append(e)
             case UInt8(ascii: "b"): out.append(0x08)
             case UInt8(ascii: "f"): out.append(0x0C)
             case UInt8(ascii: "n"): out.append(0x0A)
             case UInt8(ascii: "r"): out.append(0x0D)
             case UInt8(ascii: "t"): out.append(0x09)
             case UInt8(ascii: "u"):
-                var u = try hex4()
-                if (0xD800..<0xDC00).contains(u) {
-                    guard i + 6 <= bytes.count, bytes[i] == UInt8(ascii: "\\"), bytes[i + 1] == UInt8(ascii: "u") else {
-                        throw error("unpaired surrogate in a \\u escape")
+                var code = try hex4()
+                if (0xD800 ..< 0xDC00).contains(code) {  // a surrogate pair
+                    guard i + 1 < b.count, b[i] == UInt8(ascii: "\\"), b[i + 1] == UInt8(ascii: "u") else {
+                        throw fail("lone surrogate in a string")
                     }
                     i += 2
-                    let lo = try hex4()
-                    guard (0xDC00..<0xE000).contains(lo) else { throw error("unpaired surrogate in a \\u escape") }
-                    u = 0x10000 + ((u - 0xD800) << 10) + (lo - 0xDC00)
-                } else if (0xDC00..<0xE000).contains(u) {
-                    throw error("unpaired surrogate in a \\u escape")
+                    let low = try hex4()
+                    guard (0xDC00 ..< 0xE000).contains(low) else { throw fail("lone surrogate in a string") }
+                    code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
                 }
-                out.append(contentsOf: Array(String(Unicode.Scalar(u)!).utf8))
+                guard let scalar = Unicode.Scalar(code) else { throw fail("lone surrogate in a string") }
+                out.append(contentsOf: String(scalar).utf8)
             default:
-                throw error("unknown escape \\\(Character(Unicode.Scalar(e)))")
+                throw fail("bad escape in a string")
             }
             runStart = i
         }
-        guard let s = String(validating: out, as: UTF8.self) else { throw error("string is not valid UTF-8") }
-        return s
+    }
+
+    mutating func hex4() throws -> UInt32 {
+        var v: UInt32 = 0
+        for _ in 0 ..< 4 {
+            guard i < b.count else { throw fail("bad \\u escape") }
+            let c = b[i]
+            let d: UInt32
+            switch c {
+            case 0x30 ... 0x39: d = UInt32(c - 0x30)
+            case 0x41 ... 0x46: d = UInt32(c - 0x41 + 10)
+            case 0x61 ... 0x66: d = UInt32(c - 0x61 + 10)
+            default: throw fail("bad \\u escape")
+            }
+            v = v << 4 | d
+            i += 1
+        }
+        return v
     }
 }
 
