@@ -9,8 +9,8 @@ struct Bench: ParsableCommand {
     )
 }
 
-/// Median wall time in seconds of `runs` calls of `body` (after one warm-up call).
-func medianTime(runs: Int, _ body: () -> Void) -> Double {
+/// Wall times in seconds of `runs` calls of `body` (after one warm-up call), sorted.
+func sortedTimes(runs: Int, _ body: () -> Void) -> [Double] {
     body()
     var times: [Double] = []
     for _ in 0..<runs {
@@ -18,9 +18,17 @@ func medianTime(runs: Int, _ body: () -> Void) -> Double {
         body()
         times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
     }
-    times.sort()
-    return times.count % 2 == 1 ? times[times.count / 2] : (times[times.count / 2 - 1] + times[times.count / 2]) / 2
+    return times.sorted()
 }
+
+/// The median of an already sorted, non-empty array.
+func median(_ sorted: [Double]) -> Double {
+    let k = sorted.count
+    return k % 2 == 1 ? sorted[k / 2] : (sorted[k / 2 - 1] + sorted[k / 2]) / 2
+}
+
+/// Median wall time in seconds of `runs` calls of `body` (after one warm-up call).
+func medianTime(runs: Int, _ body: () -> Void) -> Double { median(sortedTimes(runs: runs, body)) }
 
 struct BenchKernels: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -42,15 +42,9 @@ struct BenchFrontend: ParsableCommand {
         for (name, config, stage) in cases {
             let f = try AudioFrontend(config)
             var frames = 0
-            _ = f.compute(x, stage: stage)  // warm-up: FFTW plan, first-touch of pages
-            var times: [Double] = []
-            for _ in 0..<runs {
-                let t0 = DispatchTime.now().uptimeNanoseconds
-                frames = f.compute(x, stage: stage).shape[0]
-                times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
-            }
-            times.sort()
-            let t = times.count % 2 == 1 ? times[times.count / 2] : (times[times.count / 2 - 1] + times[times.count / 2]) / 2
+            // The warm-up call plans FFTW and touches the pages.
+            let times = sortedTimes(runs: runs) { frames = f.compute(x, stage: stage).shape[0] }
+            let t = median(times)
             rows.append(["workload": name, "audio_seconds": seconds, "frames": frames, "seconds": t,
                          "min_seconds": times[0], "max_seconds": times[times.count - 1], "x_real_time": Double(seconds) / t])
         }

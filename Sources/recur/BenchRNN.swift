@@ -70,7 +70,7 @@ struct BenchRNN: ParsableCommand {
             for (mode, mult, body) in modes {
                 let secs = Self.time(runs: runs, minTime: minTime, body)
                 let tps = secs.map { Double(B * T) / $0 }.sorted()
-                let med = Self.median(tps)
+                let med = median(tps)
                 let row: [String: Any] = ["config": name, "mode": mode, "tokens_per_s": med, "tokens_per_s_min": tps[0],
                                           "tokens_per_s_max": tps[tps.count - 1], "ms_per_call": Double(B * T) / med * 1e3,
                                           "gflops": med * fpt * mult / 1e9]
@@ -92,7 +92,7 @@ struct BenchRNN: ParsableCommand {
             let ws = RecurrentStepWorkspace(config: cfg, batch: 1)
             let secs = Self.time(runs: runs, minTime: minTime) { stack.step(store, x, h: h, c: c, workspace: ws) }
             let us = secs.map { $0 * 1e6 }.sorted()
-            let med = Self.median(us)
+            let med = median(us)
             let flops = 2.0 * 4 * Double(H) * Double(H + H)
             let row: [String: Any] = ["config": "decoder", "mode": "lstm step b1 I512 H512", "us_per_step": med,
                                       "us_per_step_min": us[0], "us_per_step_max": us[us.count - 1],
@@ -131,11 +131,6 @@ struct BenchRNN: ParsableCommand {
             for _ in 0..<n { body() }
             return (now() - t0) / Double(n)
         }
-    }
-
-    static func median(_ sorted: [Double]) -> Double {
-        let k = sorted.count
-        return k % 2 == 1 ? sorted[k / 2] : (sorted[k / 2 - 1] + sorted[k / 2]) / 2
     }
 
     static func flopsPerToken(_ cfg: RecurrentConfig) -> Double {
