@@ -40,7 +40,7 @@ enum RNNCell {
             while j < H {
                 let n = min(8, H - j)
                 let pre = load8(a + j, n) + load8(r + j, n) + load8(bi + j, n) + load8(bh + j, n)
-                let h = p.relu ? pointwiseMax(pre, zero) : Activation.tanh(pre)
+                let h = p.relu ? Kernels.maximum(pre, zero) : Activation.tanh(pre)
                 store8(h, a + j, n); store8(h, hn + j, n)
                 if let out { store8(h, out + j, n) }
                 j += 8

@@ -281,7 +281,7 @@ typealias V8 = SIMD8<Float>
 enum Activation {
     @inline(__always)
     static func tanh(_ x: V8) -> V8 {
-        let c = pointwiseMin(pointwiseMax(x, V8(repeating: -7.90531110763549805)), V8(repeating: 7.90531110763549805))
+        let c = Kernels.minimum(Kernels.maximum(x, V8(repeating: -7.90531110763549805)), V8(repeating: 7.90531110763549805))
         let x2 = c * c
         var p = V8(repeating: -2.76076847742355e-16)
         p = V8(repeating: 2.00018790482477e-13).addingProduct(p, x2)

@@ -130,7 +130,7 @@ private func rowMax(_ n: Int, _ x: UnsafePointer<Float>) -> Float {
     var i = 0
     var acc = Kernels.V(repeating: -.infinity)
     while i + 8 <= n {
-        acc = pointwiseMax(acc, UnsafeRawPointer(x + i).loadUnaligned(as: Kernels.V.self))
+        acc = Kernels.maximum(acc, UnsafeRawPointer(x + i).loadUnaligned(as: Kernels.V.self))
         i += 8
     }
     var m = acc.max()

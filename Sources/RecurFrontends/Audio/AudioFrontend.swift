@@ -326,7 +326,7 @@ public final class AudioFrontend: @unchecked Sendable {
         if case .db(_, let topDB?) = c.log, x.count > 0 {
             let floor = Kernels.max(x.count, x.data) - topDB
             let f = Kernels.V(repeating: floor)
-            Kernels.map(x.count, x.data, x.data) { pointwiseMax($0, f) }
+            Kernels.map(x.count, x.data, x.data) { Kernels.maximum($0, f) }
         }
         if stage == .logMel { return x }
         let T = x.shape[0]
