@@ -218,39 +218,46 @@ struct ScoreCER: ParsableCommand {
     }
 }
 
-/// Caption inputs, tokenized as asked (`coco`: `CaptionMetrics.cocoTokenize`,
-/// `none`: as given). Empty reference lines are skipped, so images may have
-/// different numbers of references; each needs at least one.
-func captionInputs(_ files: ScoreFiles, tokenize: String) throws -> ([String], [[String]]) {
-    let prepare: (String) -> String
-    switch tokenize {
-    case "coco": prepare = CaptionMetrics.cocoTokenize
-    case "none": prepare = { $0 }
-    default: throw RecurError(.usage, "--tokenize must be coco or none, got \(tokenize)")
+/// What the caption metrics share: the files, and how captions are tokenized.
+struct CaptionScoreOptions: ParsableArguments {
+    static let discussion = "Captions are lowercased and tokenized as the COCO evaluation's PTB tokenizer does (a Swift approximation; --tokenize none takes them as tokenized). Empty reference lines are skipped."
+
+    @OptionGroup var files: ScoreFiles
+    @Option(help: "coco: lowercase and tokenize as the COCO evaluation's PTB tokenizer (approximated); none: split on whitespace only.")
+    var tokenize = "coco"
+
+    /// Caption inputs, tokenized as asked (`coco`: `CaptionMetrics.cocoTokenize`,
+    /// `none`: as given). Empty reference lines are skipped, so images may have
+    /// different numbers of references; each needs at least one.
+    func inputs() throws -> ([String], [[String]]) {
+        let prepare: (String) -> String
+        switch tokenize {
+        case "coco": prepare = CaptionMetrics.cocoTokenize
+        case "none": prepare = { $0 }
+        default: throw RecurError(.usage, "--tokenize must be coco or none, got \(tokenize)")
+        }
+        let (rawHyps, rawRefs) = try files.read(rstrip: false)
+        let hyps = rawHyps.map(prepare)
+        let kept = rawRefs.map { $0.map(prepare).filter { !PythonText.split($0).isEmpty } }
+        if let i = kept.firstIndex(where: { $0.isEmpty }) {
+            throw RecurError(.value, "line \(i + 1) has no non-empty reference in \(files.references.joined(separator: ", "))")
+        }
+        return (hyps, kept)
     }
-    let (rawHyps, rawRefs) = try files.read(rstrip: false)
-    let hyps = rawHyps.map(prepare)
-    let kept = rawRefs.map { $0.map(prepare).filter { !PythonText.split($0).isEmpty } }
-    if let i = kept.firstIndex(where: { $0.isEmpty }) {
-        throw RecurError(.value, "line \(i + 1) has no non-empty reference in \(files.references.joined(separator: ", "))")
-    }
-    return (hyps, kept)
 }
 
 struct ScoreCaptionBLEU: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "caption-bleu",
         abstract: "BLEU-1..4 as the COCO caption evaluation (pycocoevalcap) on tokenized captions.",
-        discussion: "Captions are lowercased and tokenized as the COCO evaluation's PTB tokenizer does (a Swift approximation; --tokenize none takes them as tokenized). Empty reference lines are skipped.")
+        discussion: CaptionScoreOptions.discussion)
 
-    @OptionGroup var files: ScoreFiles
-    @Option(help: "coco: lowercase and tokenize as the COCO evaluation's PTB tokenizer (approximated); none: split on whitespace only.")
-    var tokenize = "coco"
+    @OptionGroup var caption: CaptionScoreOptions
 
     func run() throws {
-        let (hyps, refs) = try captionInputs(files, tokenize: tokenize)
+        let (hyps, refs) = try caption.inputs()
         let s = try CaptionMetrics.bleu(hypotheses: hyps, references: refs)
-        if files.json {
+        if caption.files.json {
             try printJSON(["name": "caption-BLEU", "bleu": s.bleu, "hypothesis_length": s.hypothesisLength,
                            "reference_length": s.referenceLength,
                            "signature": "version:recur-\(RecurVersion.version)+pycocoevalcap-\(MetricSignature.pycocoevalcapVersion)"])
@@ -265,16 +272,14 @@ struct ScoreCIDEr: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cider",
         abstract: "CIDEr-D as the COCO caption evaluation (pycocoevalcap: n 4, sigma 6, x10, idf from the references).",
-        discussion: "Captions are lowercased and tokenized as the COCO evaluation's PTB tokenizer does (a Swift approximation; --tokenize none takes them as tokenized). Empty reference lines are skipped.")
+        discussion: CaptionScoreOptions.discussion)
 
-    @OptionGroup var files: ScoreFiles
-    @Option(help: "coco: lowercase and tokenize as the COCO evaluation's PTB tokenizer (approximated); none: split on whitespace only.")
-    var tokenize = "coco"
+    @OptionGroup var caption: CaptionScoreOptions
 
     func run() throws {
-        let (hyps, refs) = try captionInputs(files, tokenize: tokenize)
+        let (hyps, refs) = try caption.inputs()
         let s = try CaptionMetrics.ciderD(hypotheses: hyps, references: refs)
-        if files.json {
+        if caption.files.json {
             try printJSON(["name": "CIDEr-D", "score": s.score, "per_image": s.perImage,
                            "signature": "n:4|sigma:6|version:recur-\(RecurVersion.version)+pycocoevalcap-\(MetricSignature.pycocoevalcapVersion)"])
         } else {

@@ -131,14 +131,7 @@ public struct PNGReader: Sendable {
             // it gives them premultiplied, which is what compositing needs.
             image.format = UInt32(PNG_FORMAT_FLAG_COLOR | PNG_FORMAT_FLAG_LINEAR) | (hasAlpha ? UInt32(PNG_FORMAT_FLAG_ALPHA) : 0)
             var buffer = [UInt16](repeating: 0, count: pixels * channels)
-            let ok = buffer.withUnsafeMutableBytes { out in
-                png_image_finish_read(&image, nil, out.baseAddress, Int32(width * channels), nil)
-            }
-            guard ok != 0 else {
-                let message = PNGReader.message(of: image)
-                png_image_free(&image)
-                throw PNGReader.error(libpng: message, name: name)
-            }
+            try PNGReader.finishRead(&image, into: &buffer, rowSamples: width * channels, name: name)
             buffer.withUnsafeBufferPointer { src in
                 rgb.withUnsafeMutableBufferPointer { dst in
                     if hasAlpha {
@@ -157,15 +150,7 @@ public struct PNGReader: Sendable {
         }
         image.format = UInt32(PNG_FORMAT_FLAG_COLOR) | (hasAlpha ? UInt32(PNG_FORMAT_FLAG_ALPHA) : 0)
         var buffer = [UInt8](repeating: 0, count: pixels * channels)
-        let ok = buffer.withUnsafeMutableBytes { out in
-            png_image_finish_read(&image, nil, out.baseAddress, Int32(width * channels), nil)
-        }
-        // finish_read frees libpng's state on success and on failure.
-        guard ok != 0 else {
-            let message = PNGReader.message(of: image)
-            png_image_free(&image)
-            throw PNGReader.error(libpng: message, name: name)
-        }
+        try PNGReader.finishRead(&image, into: &buffer, rowSamples: width * channels, name: name)
         guard hasAlpha else { return RGB8Image(width: width, height: height, pixels: buffer) }
         buffer.withUnsafeBufferPointer { src in
             rgb.withUnsafeMutableBufferPointer { dst in
@@ -211,6 +196,19 @@ public struct PNGReader: Sendable {
     }
 
     /// libpng's message for a failed simplified-API call.
+    /// Decodes the pixels into `buffer` (rows of `rowSamples` samples);
+    /// finish_read frees libpng's state on success and on failure.
+    static func finishRead<T>(_ image: inout png_image, into buffer: inout [T], rowSamples: Int, name: String) throws {
+        let ok = buffer.withUnsafeMutableBytes { out in
+            png_image_finish_read(&image, nil, out.baseAddress, Int32(rowSamples), nil)
+        }
+        guard ok != 0 else {
+            let message = PNGReader.message(of: image)
+            png_image_free(&image)
+            throw PNGReader.error(libpng: message, name: name)
+        }
+    }
+
     static func message(of image: png_image) -> String {
         var m = image.message
         return withUnsafeBytes(of: &m) { raw in

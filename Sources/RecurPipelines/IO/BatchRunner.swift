@@ -46,17 +46,8 @@ public enum BatchRunner {
     ) throws -> BatchSummary {
         var summary = BatchSummary(succeeded: 0, failed: 0)
         func handle(_ index: Int, _ result: Result<Output, Error>) throws {
-            let item = items[index]
-            do {
-                try deliver(item, try result.get())
-                summary.succeeded += 1
-            } catch let e as OutputClosed {
-                throw e
-            } catch {
-                summary.failed += 1
-                progress?.clear()
-                log(UnixManners.failureLine(name: name(item), error: error))
-            }
+            try deliverInOrder(items[index], result, summary: &summary, name: name, progress: progress, log: log,
+                               deliver: deliver)
             progress?.update(done: index + 1, failed: summary.failed)
         }
         defer { progress?.finish() }
@@ -95,6 +86,34 @@ public enum BatchRunner {
 }
 
 extension BatchRunner {
+    /// One result, at its place in the order: a success goes to `deliver`; a
+    /// failure (of the work or of `deliver`) is counted and logged as one line;
+    /// `OutputClosed` is rethrown.
+    static func deliverInOrder<Item, Output>(
+        _ item: Item, _ result: Result<Output, Error>, summary: inout BatchSummary,
+        name: (Item) -> String, progress: ProgressLine?, log: (String) -> Void,
+        deliver: (Item, Output) throws -> Void
+    ) throws {
+        do {
+            try deliver(item, try result.get())
+            summary.succeeded += 1
+        } catch let e as OutputClosed {
+            throw e
+        } catch {
+            logFailure(name(item), error, summary: &summary, progress: progress, log: log)
+        }
+    }
+
+    /// Counts a failure and writes its one stderr line (clearing the progress line first).
+    static func logFailure(_ name: String, _ error: Error, summary: inout BatchSummary,
+                           progress: ProgressLine?, log: (String) -> Void) {
+        summary.failed += 1
+        progress?.clear()
+        log(UnixManners.failureLine(name: name, error: error))
+    }
+}
+
+extension BatchRunner {
     /// Like `run(_:jobs:...)`, for inputs that arrive one by one (records
     /// read from stdin): `next` is called for the next input, by one thread at
     /// a time (a worker's, or the calling thread's when `jobs` is 1), until it
@@ -118,23 +137,13 @@ extension BatchRunner {
         var summary = BatchSummary(succeeded: 0, failed: 0)
         var done = 0
         func handle(_ item: Item, _ result: Result<Output, Error>) throws {
-            do {
-                try deliver(item, try result.get())
-                summary.succeeded += 1
-            } catch let e as OutputClosed {
-                throw e
-            } catch {
-                summary.failed += 1
-                progress?.clear()
-                log(UnixManners.failureLine(name: name(item), error: error))
-            }
+            try deliverInOrder(item, result, summary: &summary, name: name, progress: progress, log: log,
+                               deliver: deliver)
             done += 1
             progress?.update(done: done, failed: summary.failed)
         }
         func sourceFailed(_ error: Error) {
-            summary.failed += 1
-            progress?.clear()
-            log(UnixManners.failureLine(name: "input", error: error))
+            logFailure("input", error, summary: &summary, progress: progress, log: log)
         }
         defer { progress?.finish() }
         progress?.update(done: 0)
