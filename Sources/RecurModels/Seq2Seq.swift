@@ -20,15 +20,8 @@ import RecurLayers
 // decoder.rnn.weight_ih_l0…, decoder.attention.… (see Attention), decoder.combine.weight,
 // decoder.output.weight (absent when tied), decoder.output.bias.
 
-/// The loss of one batch.
-public struct Seq2SeqLoss: Sendable {
-    /// Mean cross-entropy per target token (with label smoothing if asked).
-    public let loss: Float
-    /// Target tokens counted (EOS included, padding excluded).
-    public let tokens: Int
-    /// Σ -log p(target) without smoothing, for perplexity.
-    public let negativeLogLikelihood: Double
-}
+/// The loss of one batch (kept under its first name).
+public typealias Seq2SeqLoss = ModelLoss
 
 /// The encoder's work on a batch of sources, kept for decoding.
 public final class Seq2SeqEncoding {
@@ -400,5 +393,16 @@ public final class Seq2Seq {
         return Seq2SeqDecoderState(sources: rows.map { state.sources[$0] }, h: gather(state.h, [1, rows.count, H]),
                                    c: state.c.map { gather($0, [1, rows.count, H]) },
                                    feed: gather(state.feed, [rows.count, H]))
+    }
+}
+
+extension Seq2Seq: SequenceModel {
+    public func loss(_ store: ParameterStore, sources: SourceBatch, targets: [[Int]], training: Bool,
+                     labelSmoothing: Float, backward: Bool, rng: inout RNG) throws -> ModelLoss {
+        guard case .tokens(let s) = sources else {
+            throw RecurError(.value, "seq2seq: a text model needs token sources")
+        }
+        return try trainStep(store, sources: s, targets: targets, training: training, labelSmoothing: labelSmoothing,
+                             backward: backward, rng: &rng)
     }
 }
