@@ -17,6 +17,13 @@ public final class Seq2SeqScorer: StepScorer {
         encoding = try model.encode(store, sources: sources)
     }
 
+    /// Encodes any kind of source (token ids, speech frames, image cells).
+    public init(model: Seq2Seq, store: ParameterStore, sources: SourceBatch) throws {
+        self.model = model
+        self.store = store
+        encoding = try model.encode(store, sources: sources)
+    }
+
     public var vocabularySize: Int { model.config.targetVocabularySize }
     public var specials: SpecialTokens {
         SpecialTokens(pad: model.config.pad, bos: model.config.bos, eos: model.config.eos)

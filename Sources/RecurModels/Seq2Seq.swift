@@ -2,12 +2,13 @@ import Foundation
 import RecurCore
 import RecurLayers
 
-// A text encoder-decoder with attention (Luong et al. 2015 style).
+// An encoder-decoder with attention (Luong et al. 2015 style) for text, speech and images.
 //
-//   sources: B token sequences, padded time-major to (S, B); lengths ≥ 1
-//   encoder.embedding (Vs, E) → encoder.rnn (L layers, D directions, H) → keys (S, B, K = D·H)
+//   sources: B token sequences, frame sequences or grid-cell sets (see Encoders.swift)
+//   encoder → keys (S, B, K = D·H), lengths, fin (B, K)
 //   bridge: h0 = tanh(bridge(fin)), c0 = tanh(bridge_cell(fin)) (LSTM), fin (B, K) =
-//           the top encoder layer's final states, directions concatenated
+//           the top encoder layer's final states, directions concatenated (text, speech),
+//           or the mean of the keys (image)
 //   decoder, per target step t (teacher forcing: y_in = BOS y, y_out = y EOS):
 //     x_t = [emb(y_in[t]); a_{t-1}] (input feeding; a_{-1} = 0)   (B, E + H)
 //     h_t = rnn(x_t, h_{t-1})                                      (B, H), one layer
@@ -15,7 +16,8 @@ import RecurLayers
 //     a_t = tanh(W_c [context_t; h_t])                             (B, H)
 //     logits_t = dropout(a_t) W_outᵀ + b_out                       (B, Vt)
 //
-// Parameter names (PyTorch style): encoder.embedding.weight, encoder.rnn.weight_ih_l0…,
+// Parameter names (PyTorch style): encoder.embedding.weight, encoder.rnn.weight_ih_l0… (text),
+// encoder.layers.<l>.weight_ih_l0… (speech), encoder.projection.weight/bias [+ encoder.rnn.…] (image),
 // bridge.weight/bias, bridge_cell.weight/bias (LSTM), decoder.embedding.weight,
 // decoder.rnn.weight_ih_l0…, decoder.attention.… (see Attention), decoder.combine.weight,
 // decoder.output.weight (absent when tied), decoder.output.bias.
@@ -52,13 +54,12 @@ public struct Seq2SeqDecoderState {
     public var feed: Tensor
 }
 
-/// A text encoder-decoder with attention. All parameters live in one layout;
+/// An encoder-decoder with attention (text, speech or image sources). All parameters live in one layout;
 /// the values and gradients in a `ParameterStore` made from it.
 public final class Seq2Seq {
     public let config: Seq2SeqConfig
     public let layout: ParameterLayout
-    let encoderEmbedding: Embedding
-    let encoder: RecurrentStack
+    let encoder: any SourceEncoder
     let bridge: Linear
     let bridgeCell: Linear?
     let decoderEmbedding: Embedding
@@ -76,11 +77,11 @@ public final class Seq2Seq {
         let c = config, E = c.embeddingSize, H = c.hiddenSize, K = c.encoderOutputSize
         let kind: RecurrentKind = c.cell == .lstm ? .lstm : .gru
         var layout = ParameterLayout()
-        encoderEmbedding = Embedding(&layout, prefix: "encoder.embedding.", vocabularySize: c.sourceVocabularySize,
-                                     embeddingSize: E, paddingIndex: c.pad)
-        encoder = RecurrentStack(&layout, prefix: "encoder.rnn.", config: RecurrentConfig(
-            kind: kind, inputSize: E, hiddenSize: H, numLayers: c.encoderLayers,
-            bidirectional: c.bidirectionalEncoder, dropout: c.dropout))
+        switch c.source {
+        case .speech: encoder = SpeechEncoder(&layout, c, kind: kind)
+        case .image: encoder = ImageEncoder(&layout, c, kind: kind)
+        default: encoder = TextEncoder(&layout, c, kind: kind)
+        }
         bridge = Linear(&layout, prefix: "bridge.", inFeatures: K, outFeatures: H)
         bridgeCell = c.cell == .lstm ? Linear(&layout, prefix: "bridge_cell.", inFeatures: K, outFeatures: H) : nil
         decoderEmbedding = Embedding(&layout, prefix: "decoder.embedding.", vocabularySize: c.targetVocabularySize,
@@ -104,7 +105,6 @@ public final class Seq2Seq {
 
     /// PyTorch's default initialization of every layer, from `rng`.
     public func initialize(_ store: ParameterStore, rng: inout RNG) {
-        encoderEmbedding.initialize(store, rng: &rng)
         encoder.initialize(store, rng: &rng)
         bridge.initialize(store, rng: &rng)
         bridgeCell?.initialize(store, rng: &rng)
@@ -125,14 +125,10 @@ public final class Seq2Seq {
     // MARK: - encoder and bridge (shared by training and decoding)
 
     private struct Encoded {
-        let S: Int, B: Int
-        let srcIds: [Int]
-        let lengths: [Int]
-        let cache: RecurrentCache
-        let keys: Tensor        // (S, B, K)
-        let fin: Tensor         // (B, K)
+        let pass: EncoderPass
         let h0: Tensor          // (B, H) after tanh
         let c0: Tensor?
+        var B: Int { pass.lengths.count }
     }
 
     private func checkTokens(_ seqs: [[Int]], vocabulary: Int, what: String, allowEmpty: Bool) throws {
@@ -145,29 +141,17 @@ public final class Seq2Seq {
         }
     }
 
-    private func encodeBatch(_ store: ParameterStore, _ sources: [[Int]], training: Bool, rng: inout RNG) throws -> Encoded {
-        try checkTokens(sources, vocabulary: config.sourceVocabularySize, what: "source", allowEmpty: false)
-        let B = sources.count, S = sources.map(\.count).max()!, E = config.embeddingSize
-        let H = config.hiddenSize, D = encoder.config.directions, K = D * H, L = config.encoderLayers
-        var ids = [Int](repeating: config.pad, count: S * B)
-        for (b, s) in sources.enumerated() { for (t, tok) in s.enumerated() { ids[t * B + b] = tok } }
-        let emb = try encoderEmbedding.forward(store, ids: ids).reshaped([S, B, E])
-        let lengths = sources.map(\.count)
-        let (out, cache) = encoder.forward(store, emb, lengths: lengths, training: training, rng: &rng)
-        let fin = Tensor(zeros: [B, K])
-        for d in 0..<D {
-            let k = (L - 1) * D + d
-            for b in 0..<B { (fin.data + b * K + d * H).update(from: out.hN.data + (k * B + b) * H, count: H) }
-        }
-        let h0 = bridge.forward(store, fin)
+    private func encodeBatch(_ store: ParameterStore, _ sources: SourceBatch, training: Bool, rng: inout RNG) throws -> Encoded {
+        let pass = try encoder.forward(store, sources, training: training, rng: &rng)
+        let h0 = bridge.forward(store, pass.fin)
         Kernels.tanh(h0.count, h0.data, h0.data)
         var c0: Tensor?
         if let bridgeCell {
-            let c = bridgeCell.forward(store, fin)
+            let c = bridgeCell.forward(store, pass.fin)
             Kernels.tanh(c.count, c.data, c.data)
             c0 = c
         }
-        return Encoded(S: S, B: B, srcIds: ids, lengths: lengths, cache: cache, keys: out.output, fin: fin, h0: h0, c0: c0)
+        return Encoded(pass: pass, h0: h0, c0: c0)
     }
 
     // MARK: - training
@@ -178,6 +162,13 @@ public final class Seq2Seq {
     /// Dropout is drawn from `rng` when `training`.
     public func trainStep(_ store: ParameterStore, sources: [[Int]], targets: [[Int]], training: Bool = true,
                           labelSmoothing: Float = 0, backward: Bool = true, rng: inout RNG) throws -> Seq2SeqLoss {
+        try trainStep(store, sources: .tokens(sources), targets: targets, training: training,
+                      labelSmoothing: labelSmoothing, backward: backward, rng: &rng)
+    }
+
+    /// `trainStep` for any kind of source (tokens, speech frames, image cells).
+    public func trainStep(_ store: ParameterStore, sources: SourceBatch, targets: [[Int]], training: Bool = true,
+                          labelSmoothing: Float = 0, backward: Bool = true, rng: inout RNG) throws -> Seq2SeqLoss {
         guard sources.count == targets.count else {
             throw RecurError(.shape, "seq2seq: \(sources.count) sources but \(targets.count) targets")
         }
@@ -186,7 +177,7 @@ public final class Seq2Seq {
         let K = c.encoderOutputSize, feeding = c.inputFeeding, I = E + (feeding ? H : 0)
         let enc = try encodeBatch(store, sources, training: training, rng: &rng)
         let B = enc.B
-        let memory = try attention.precompute(store, keys: enc.keys, lengths: enc.lengths)
+        let memory = try attention.precompute(store, keys: enc.pass.keys, lengths: enc.pass.lengths)
 
         // Target ids, time-major (T, B).
         let T = targets.map(\.count).max()! + 1
@@ -291,24 +282,13 @@ public final class Seq2Seq {
         func bridgeBackward(_ layer: Linear, _ out: Tensor, _ dOut: Tensor) {
             let dPre = Tensor(zeros: [B, H])
             for i in 0..<B * H { dPre.data[i] = dOut.data[i] * (1 - out.data[i] * out.data[i]) }
-            layer.backward(store, x: enc.fin, dy: dPre, dxInto: dFin, accumulateInput: true)
+            layer.backward(store, x: enc.pass.fin, dy: dPre, dxInto: dFin, accumulateInput: true)
         }
         bridgeBackward(bridge, enc.h0, dhNext!)
         if let bridgeCell, let c0 = enc.c0, let dc = dcNext { bridgeBackward(bridgeCell, c0, dc) }
 
-        // Encoder: keys from attention, final states from the bridge.
-        let dKeys = attention.backwardMemory(store, memory: memory)
-        let D = encoder.config.directions, LD = c.encoderLayers * D
-        let dhN = Tensor(zeros: [LD, B, H])
-        let dcN: Tensor? = c.cell == .lstm ? Tensor(zeros: [LD, B, H]) : nil
-        for d in 0..<D {
-            let k = (c.encoderLayers - 1) * D + d
-            for b in 0..<B {
-                (dhN.data + (k * B + b) * H).update(from: dFin.data + b * K + d * H, count: H)
-            }
-        }
-        let ge = encoder.backward(store, enc.cache, dOutput: dKeys, dhN: dhN, dcN: dcN)
-        try encoderEmbedding.backward(store, ids: enc.srcIds, dy: ge.dx.reshaped([enc.S * B, E]))
+        // Encoder: keys from attention, fin from the bridge.
+        try enc.pass.backward(attention.backwardMemory(store, memory: memory), dFin)
         return loss
     }
 
@@ -316,17 +296,22 @@ public final class Seq2Seq {
 
     /// Encodes sources for decoding (inference: no dropout).
     public func encode(_ store: ParameterStore, sources: [[Int]]) throws -> Seq2SeqEncoding {
+        try encode(store, sources: .tokens(sources))
+    }
+
+    /// Encodes any kind of source for decoding (inference: no dropout).
+    public func encode(_ store: ParameterStore, sources: SourceBatch) throws -> Seq2SeqEncoding {
         var rng = RNG(seed: 0)  // not drawn from: training is false
         let enc = try encodeBatch(store, sources, training: false, rng: &rng)
         let K = config.encoderOutputSize, B = enc.B
         var memories: [AttentionMemory] = []
         for b in 0..<B {
-            let n = enc.lengths[b]
+            let n = enc.pass.lengths[b]
             let keys = Tensor(zeros: [n, 1, K])
-            for t in 0..<n { (keys.data + t * K).update(from: enc.keys.data + (t * B + b) * K, count: K) }
+            for t in 0..<n { (keys.data + t * K).update(from: enc.pass.keys.data + (t * B + b) * K, count: K) }
             memories.append(try attention.precompute(store, keys: keys))
         }
-        return Seq2SeqEncoding(memories: memories, lengths: enc.lengths, h0: enc.h0, c0: enc.c0)
+        return Seq2SeqEncoding(memories: memories, lengths: enc.pass.lengths, h0: enc.h0, c0: enc.c0)
     }
 
     /// The initial decoder state of rows attending to `sources` (indices into the encoding).
@@ -399,10 +384,7 @@ public final class Seq2Seq {
 extension Seq2Seq: SequenceModel {
     public func loss(_ store: ParameterStore, sources: SourceBatch, targets: [[Int]], training: Bool,
                      labelSmoothing: Float, backward: Bool, rng: inout RNG) throws -> ModelLoss {
-        guard case .tokens(let s) = sources else {
-            throw RecurError(.value, "seq2seq: a text model needs token sources")
-        }
-        return try trainStep(store, sources: s, targets: targets, training: training, labelSmoothing: labelSmoothing,
+        try trainStep(store, sources: sources, targets: targets, training: training, labelSmoothing: labelSmoothing,
                              backward: backward, rng: &rng)
     }
 }

@@ -15,6 +15,7 @@ final class Seq2SeqGradTests: XCTestCase {
     struct Problem {
         let model: Seq2Seq
         let store: ParameterStore
+        var sources: SourceBatch = .tokens(Seq2SeqGradTests.sources)
 
         init(_ config: Seq2SeqConfig, seed: UInt64, weightScale: Float = 2.5) throws {
             model = try Seq2Seq(config: config)
@@ -31,7 +32,7 @@ final class Seq2SeqGradTests: XCTestCase {
 
         func loss(labelSmoothing: Float = 0) -> Double {
             var rng = RNG(seed: 0)
-            return Double(try! model.trainStep(store, sources: Seq2SeqGradTests.sources, targets: Seq2SeqGradTests.targets,
+            return Double(try! model.trainStep(store, sources: sources, targets: Seq2SeqGradTests.targets,
                                                training: training, labelSmoothing: labelSmoothing, backward: false,
                                                rng: &rng).loss)
         }
@@ -39,7 +40,7 @@ final class Seq2SeqGradTests: XCTestCase {
         func gradients(labelSmoothing: Float = 0) throws {
             store.zeroGrads()
             var rng = RNG(seed: 0)
-            _ = try model.trainStep(store, sources: Seq2SeqGradTests.sources, targets: Seq2SeqGradTests.targets,
+            _ = try model.trainStep(store, sources: sources, targets: Seq2SeqGradTests.targets,
                                     training: training, labelSmoothing: labelSmoothing, rng: &rng)
         }
 
