@@ -22,6 +22,9 @@ public enum TaskMetric: String, CaseIterable, Sendable {
     case captionBLEU4 = "caption-bleu4"
     /// COCO CIDEr-D (×10 scale) on tokenized captions.
     case ciderD = "cider-d"
+    /// Exact-match accuracy, 0-100: the share of hypotheses equal to one of
+    /// their references, comparing words separated by whitespace.
+    case exact
 
     /// The metric named `name` (a raw value, case-insensitive).
     public init(name: String) throws {
@@ -55,6 +58,12 @@ public enum TaskMetric: String, CaseIterable, Sendable {
             return r.rate
         case .captionBLEU4: return try CaptionMetrics.bleu(hypotheses: hypotheses, references: references).bleu[3]
         case .ciderD: return try CaptionMetrics.ciderD(hypotheses: hypotheses, references: references).score
+        case .exact:
+            try MetricSignature.check(hypotheses: hypotheses.count, references: references, metric: "exact match")
+            guard !hypotheses.isEmpty else { return 0 }
+            func words(_ s: String) -> [Substring] { s.split(whereSeparator: { $0.isWhitespace }) }
+            let hits = zip(hypotheses, references).filter { h, refs in refs.contains { words($0) == words(h) } }.count
+            return 100 * Double(hits) / Double(hypotheses.count)
         }
     }
 
@@ -67,6 +76,8 @@ public enum TaskMetric: String, CaseIterable, Sendable {
         case .chrfPlusPlus: return ChrF.plusPlus.signature(nrefs: String(nrefs))
         case .wer, .cer:
             return "\(rawValue):jiwer-default|version:recur-\(RecurVersion.version)+jiwer-\(MetricSignature.jiwerVersion)"
+        case .exact:
+            return "exact:whitespace-words|nrefs:\(nrefs)|version:recur-\(RecurVersion.version)"
         case .captionBLEU4, .ciderD:
             return "\(rawValue):coco|version:recur-\(RecurVersion.version)+pycocoevalcap-\(MetricSignature.pycocoevalcapVersion)"
         }

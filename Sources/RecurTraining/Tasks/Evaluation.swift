@@ -1,0 +1,112 @@
+import Foundation
+import RecurCore
+import RecurDecoding
+import RecurModels
+
+/// How to decode: beam size (1 = greedy), n-best, lengths and penalty.
+public struct DecodeSettings: Sendable {
+    public var beam: Int
+    public var nBest: Int
+    public var options: DecodingOptions
+    /// Sources decoded together (one encoder call, one decoder batch).
+    public var batchSize: Int
+
+    public init(beam: Int = 1, nBest: Int = 1, options: DecodingOptions = DecodingOptions(maxLength: 100, maxLengthRatio: 2,
+                                                                                          maxLengthOffset: 10),
+                batchSize: Int = 32) {
+        self.beam = beam
+        self.nBest = nBest
+        self.options = options
+        self.batchSize = batchSize
+    }
+}
+
+public enum TaskDecoding {
+    /// The n-best hypotheses of every source, in source order. Sources are
+    /// decoded in batches of similar length (image cells: any).
+    public static func decode(_ model: Seq2Seq, _ store: ParameterStore, _ sources: [PreparedSource],
+                              settings: DecodeSettings) throws -> [[Hypothesis]] {
+        var results = [[Hypothesis]](repeating: [], count: sources.count)
+        // Similar lengths together: less padding in the encoder.
+        let order = sources.indices.sorted { sources[$0].length != sources[$1].length ? sources[$0].length < sources[$1].length : $0 < $1 }
+        var start = 0
+        while start < order.count {
+            let idx = Array(order[start..<min(start + max(settings.batchSize, 1), order.count)])
+            start += idx.count
+            let scorer = try Seq2SeqScorer(model: model, store: store, sources: try idx.map { sources[$0] }.batch())
+            let hyps: [[Hypothesis]]
+            if settings.beam <= 1 && settings.nBest <= 1 {
+                hyps = try greedyDecode(scorer, options: settings.options).map { [$0] }
+            } else {
+                hyps = try beamSearch(scorer, beamSize: max(settings.beam, settings.nBest), nBest: settings.nBest,
+                                      options: settings.options)
+            }
+            for (k, i) in idx.enumerated() { results[i] = hyps[k] }
+        }
+        return results
+    }
+}
+
+/// Validation figures of a model on a data set.
+public struct Evaluation: Sendable {
+    /// Mean teacher-forced cross-entropy per target token (first reference), no smoothing.
+    public var loss: Double
+    public var tokens: Int
+    /// The metric's name (`bleu`, `wer`, `exact`, `bpc`, `loss`, …) and value.
+    public var metricName: String
+    public var metric: Double?
+    public var higherIsBetter: Bool
+    public var signature: String?
+    /// The decoded best hypothesis per example (empty when the metric needs no decoding).
+    public var hypotheses: [String]
+    /// A few "origin: hypothesis ‖ reference" lines to show.
+    public var samples: [String]
+}
+
+public enum TaskEvaluation {
+    /// Metrics that come from the loss alone.
+    public static let lossMetrics = ["loss", "bpc", "perplexity"]
+
+    /// Loss over `data`, then (for decoding metrics) decodes every source and scores it.
+    public static func evaluate(_ model: any SequenceModel, _ store: ParameterStore, data: ValidationData, io: TaskIO,
+                                metric: String, decode settings: DecodeSettings = DecodeSettings(),
+                                samples: Int = 3) throws -> Evaluation {
+        guard data.count > 0 else { throw RecurError(.value, "no validation examples") }
+        // Teacher-forced loss.
+        var nll = 0.0, tokens = 0
+        var rng = RNG(seed: 0)  // not drawn from: training is false
+        let bs = max(settings.batchSize, 1)
+        let order = data.sources.indices.sorted { data.sources[$0].length < data.sources[$1].length }
+        var start = 0
+        while start < order.count {
+            let idx = Array(order[start..<min(start + bs, order.count)])
+            start += idx.count
+            let l = try model.loss(store, sources: try idx.map { data.sources[$0] }.batch(), targets: idx.map { data.targets[$0] },
+                                   training: false, labelSmoothing: 0, backward: false, rng: &rng)
+            nll += l.negativeLogLikelihood
+            tokens += l.tokens
+        }
+        let loss = nll / Double(max(tokens, 1))
+        var e = Evaluation(loss: loss, tokens: tokens, metricName: metric, metric: nil, higherIsBetter: false, signature: nil,
+                           hypotheses: [], samples: [])
+        switch metric {
+        case "loss": e.metric = loss
+        case "perplexity": e.metric = Foundation.exp(loss)
+        case "bpc": e.metric = loss / Foundation.log(2.0)
+        default:
+            let m = try TaskMetric(name: metric)
+            guard let s2s = model as? Seq2Seq else {
+                throw RecurError(.usage, "metric \(metric) needs an encoder-decoder; use loss, bpc or perplexity")
+            }
+            let hyps = try TaskDecoding.decode(s2s, store, data.sources, settings: settings)
+            e.hypotheses = hyps.map { io.text($0.first?.tokens ?? []) }
+            let refs = data.references.map { $0.map(io.normalizedReference) }
+            e.metric = try m.score(hypotheses: e.hypotheses, references: refs)
+            e.higherIsBetter = m.higherIsBetter
+            e.signature = m.signature(nrefs: refs.map(\.count).max() ?? 1)
+            let n = min(samples, data.count)
+            e.samples = (0..<n).map { i in "\(data.origins[i]): \(e.hypotheses[i]) ‖ \(refs[i][0])" }
+        }
+        return e
+    }
+}

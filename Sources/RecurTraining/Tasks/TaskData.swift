@@ -1,0 +1,302 @@
+import Foundation
+import RecurCore
+import RecurFrontends
+import RecurModels
+
+/// Where a task's examples come from and how they are split and filtered
+/// (the `data` section of a recipe, with paths already resolved).
+public struct TaskDataSpec: Sendable {
+    public enum Format: String, Sendable, CaseIterable {
+        /// translate: `source<TAB>target` rows (columns chosen); generate: the given column.
+        case tsv
+        /// transcribe: a folder of `{digit}_{speaker}_{index}.wav` (FSDD's recordings/).
+        case fsdd
+        /// transcribe: a TSV with a header `path<TAB>transcript[<TAB>speaker…]` (`recur data speak|digits`).
+        case manifest
+        /// caption: `image<TAB>caption` rows, several per image (`recur data shapes`, COCO's captions.tsv).
+        case captions
+        /// generate: one text per line.
+        case text
+    }
+
+    public var task: ModelTask
+    /// One or more training files (or FSDD folders), all in `format`.
+    public var train: [String]
+    /// A separate validation file; nil: split off the training data.
+    public var valid: String?
+    public var format: Format
+    public var sourceColumn: Int = 0
+    public var targetColumn: Int = 1
+    /// Where relative image/audio paths of a list are resolved (default: the list's folder).
+    public var mediaRoot: String?
+    public var validFraction: Double = 0.05
+    /// Exactly this many validation groups (overrides the fraction).
+    public var validCount: Int?
+    /// What groups examples for the split: `id` (each alone), `source`, `target`, `speaker`
+    /// (FSDD file names, or a manifest's `speaker` column), `voice` (a manifest's `voice` column).
+    public var validKey: String = "id"
+    /// Examples whose source/target has more words (characters for char targets) are dropped.
+    public var maxSourceWords: Int?
+    public var maxTargetWords: Int?
+    /// Keep at most this many training examples (after filtering and the split).
+    public var limit: Int?
+    public var seed: UInt64 = 1
+
+    public init(task: ModelTask, train: [String], format: Format) {
+        self.task = task
+        self.train = train
+        self.format = format
+    }
+}
+
+/// How a vocabulary is built from the training data.
+public struct VocabularySpec: Sendable, Equatable {
+    public var kind: TokenizerKind
+    public var size: Int
+    public var minFrequency: Int
+    public init(kind: TokenizerKind, size: Int = 0, minFrequency: Int = 1) {
+        self.kind = kind
+        self.size = size
+        self.minFrequency = minFrequency
+    }
+}
+
+/// Training examples ready for a model: prepared sources and target ids.
+public final class ExampleData: @unchecked Sendable {
+    public let sources: [PreparedSource]
+    public let targets: [[Int]]
+    /// SpecAugment on speech frames at batch time (training only).
+    public var specAugment: SpecAugment.Options?
+
+    public init(sources: [PreparedSource], targets: [[Int]], specAugment: SpecAugment.Options? = nil) {
+        precondition(sources.count == targets.count)
+        self.sources = sources
+        self.targets = targets
+        self.specAugment = specAugment
+    }
+
+    public var count: Int { sources.count }
+
+    public func lengths(_ i: Int) -> Lengths { Lengths(source: sources[i].length, target: targets[i].count + 1) }
+
+    /// The batch of `indices`; draws SpecAugment masks from `rng` when enabled.
+    public func batch(_ indices: [Int], rng: inout RNG) throws -> (sources: SourceBatch, targets: [[Int]]) {
+        var picked = indices.map { sources[$0] }
+        if let o = specAugment {
+            picked = picked.map { s in
+                guard case .features(let f) = s else { return s }
+                let copy = f.copy()
+                _ = SpecAugment.apply(copy, o, rng: &rng)
+                return .features(copy)
+            }
+        }
+        return (try picked.batch(), indices.map { targets[$0] })
+    }
+}
+
+/// Validation examples: one per source (an image with all its captions is one),
+/// with every reference text, and the first reference's ids for the loss.
+public struct ValidationData: @unchecked Sendable {
+    public var sources: [PreparedSource]
+    public var references: [[String]]
+    public var targets: [[Int]]
+    /// Where each came from (file:line or the media path), for samples and reports.
+    public var origins: [String]
+    public var count: Int { sources.count }
+
+    public init(sources: [PreparedSource], references: [[String]], targets: [[Int]], origins: [String]) {
+        self.sources = sources
+        self.references = references
+        self.targets = targets
+        self.origins = origins
+    }
+
+    /// The first `n` examples.
+    public func prefix(_ n: Int) -> ValidationData {
+        ValidationData(sources: Array(sources.prefix(n)), references: Array(references.prefix(n)),
+                       targets: Array(targets.prefix(n)), origins: Array(origins.prefix(n)))
+    }
+}
+
+/// A task's data, vocabularies and frontends, ready to train on.
+public struct PreparedTask: @unchecked Sendable {
+    public let io: TaskIO
+    public let normalizer: TextNormalizer
+    public let sourceVocabulary: Vocabulary?
+    public let targetVocabulary: Vocabulary?
+    public let train: ExampleData
+    public let validation: ValidationData
+    /// Human-readable lines: what was read, dropped, split and built.
+    public let report: [String]
+}
+
+public enum TaskPreparation {
+    static let digitWords = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
+    static let fsddPattern = try! FileNamePattern("{digit}_{speaker}_{index}.wav")
+
+    /// Reads, splits, filters and prepares a task's data; builds the vocabularies
+    /// from the training part unless given (a resumed run passes the checkpoint's).
+    public static func prepare(_ spec: TaskDataSpec, sourceVocabulary sv: VocabularySpec?, targetVocabulary tv: VocabularySpec?,
+                               lowercase: Bool, audio: AudioConfig?, image: GridFeatureConfig?,
+                               existing: (source: Vocabulary?, target: Vocabulary?)? = nil,
+                               log: (String) -> Void = { _ in }) throws -> PreparedTask {
+        var report: [String] = []
+        func note(_ s: String) { report.append(s); log(s) }
+        let normalizer = TextNormalizer(form: .nfc, lowercase: lowercase)
+
+        // 1. Read.
+        var examples: [Example] = []
+        for path in spec.train {
+            let r = try read(path, spec)
+            note("read \(r.examples.count) examples from \(path)")
+            examples += r.examples
+        }
+        guard !examples.isEmpty else { throw RecurError(.value, "no training examples in \(spec.train.joined(separator: ", "))") }
+
+        // 2. Length filter (words of the normalised text).
+        func words(_ s: String) -> Int { s.split(whereSeparator: { $0 == " " || $0 == "\t" }).count }
+        let before = examples.count
+        examples = examples.filter { e in
+            if let m = spec.maxSourceWords, spec.task.source == .text, words(e.source) > m { return false }
+            if let m = spec.maxTargetWords, words(e.target) > m { return false }
+            return true
+        }
+        if examples.count < before { note("length filter kept \(examples.count) of \(before)") }
+
+        // 3. Split.
+        var train: [Example], valid: [Example]
+        if let v = spec.valid {
+            train = examples
+            valid = try read(v, spec).examples
+            note("validation: \(valid.count) examples from \(v)")
+        } else {
+            let amount: SplitAmount = spec.validCount.map { .count($0) } ?? .fraction(spec.validFraction)
+            let split = try ValidationSplit(amount, seed: spec.seed, key: splitKey(spec)).apply(examples)
+            train = split.train
+            valid = split.validation
+            note("split (\(spec.validKey)): " + split.summary)
+        }
+        if let limit = spec.limit, train.count > limit {
+            train = Array(train.prefix(limit))
+            note("limit: training on the first \(limit) examples")
+        }
+        guard !train.isEmpty else { throw RecurError(.value, "no training examples left after the split") }
+
+        // 4. Vocabularies.
+        func build(_ spec: VocabularySpec, _ texts: [String]) -> Vocabulary {
+            var b = VocabularyBuilder(kind: spec.kind, maxSize: spec.size, minFrequency: spec.minFrequency)
+            for t in texts { b.add(normalized: normalizer.normalize(t)) }
+            return b.build()
+        }
+        var sourceVocabulary: Vocabulary? = nil, targetVocabulary: Vocabulary? = nil
+        if spec.task.source == .text {
+            sourceVocabulary = try existing?.source ?? build(sv ?? VocabularySpec(kind: .word), train.map(\.source))
+        }
+        if spec.task != .classify || true {
+            targetVocabulary = try existing?.target ?? build(tv ?? VocabularySpec(kind: spec.task == .transcribe ? .char : .word),
+                                                         train.map(\.target))
+        }
+        if let v = sourceVocabulary { note("source vocabulary: \(v.count) \(v.kind.rawValue) tokens, hash \(v.hash)") }
+        if let v = targetVocabulary { note("target vocabulary: \(v.count) \(v.kind.rawValue) tokens, hash \(v.hash)") }
+
+        let io = try TaskIO(task: spec.task, sourceVocabulary: sourceVocabulary, targetVocabulary: targetVocabulary,
+                            normalizer: normalizer, audio: audio, image: image)
+
+        // 5. Sources: tokens, or features computed once per distinct file.
+        let media = Array(Set(train.map(\.source) + valid.map(\.source))).sorted()
+        var features: [String: PreparedSource] = [:]
+        if spec.task.source == .speech || spec.task.source == .image {
+            let started = Date()
+            features = try prepareMedia(media, io: io)
+            note(String(format: "computed features of %d files in %.1f s", media.count, Date().timeIntervalSince(started)))
+        }
+        func source(_ e: Example) throws -> PreparedSource {
+            switch spec.task.source {
+            case .speech, .image: return features[e.source]!
+            case .none: return .none
+            case .text:
+                do { return try io.prepare(e.source) } catch { throw RecurError(.value, "\(e.file):\(e.line): \(error)") }
+            }
+        }
+        let trainData = ExampleData(sources: try train.map(source), targets: train.map { io.targetIds($0.target) })
+
+        // Validation: group captions of one image (or identical sources) into one example with all references.
+        var order: [String] = [], refs: [String: [String]] = [:], first: [String: Example] = [:]
+        for e in valid {
+            let key = spec.task.source == .none ? "\(e.file):\(e.line)" : e.source
+            if refs[key] == nil { order.append(key); first[key] = e }
+            refs[key, default: []].append(e.target)
+        }
+        let validation = ValidationData(sources: try order.map { try source(first[$0]!) }, references: order.map { refs[$0]! },
+                                        targets: order.map { io.targetIds(refs[$0]![0]) },
+                                        origins: order.map { k in
+                                            let e = first[k]!
+                                            return spec.task.source == .speech || spec.task.source == .image ? e.source : "\(e.file):\(e.line)"
+                                        })
+        return PreparedTask(io: io, normalizer: normalizer, sourceVocabulary: sourceVocabulary, targetVocabulary: targetVocabulary,
+                            train: trainData, validation: validation, report: report)
+    }
+
+    /// Examples of one file in the spec's format.
+    static func read(_ path: String, _ spec: TaskDataSpec) throws -> ReadResult {
+        let speakerID: Column? = (spec.validKey == "speaker" || spec.validKey == "voice") ? .name(spec.validKey) : nil
+        switch spec.format {
+        case .tsv:
+            if spec.task == .generate {
+                return try ParallelText.read(path, source: .index(spec.sourceColumn), target: .index(spec.sourceColumn))
+            }
+            return try ParallelText.read(path, source: .index(spec.sourceColumn), target: .index(spec.targetColumn))
+        case .fsdd:
+            return try SpeechManifest.fromDirectory(path, pattern: fsddPattern) { fields in
+                Int(fields["digit"] ?? "").flatMap { $0 >= 0 && $0 < 10 ? digitWords[$0] : nil } ?? ""
+            }
+        case .manifest:
+            return try SpeechManifest.read(path, id: speakerID, dataRoot: spec.mediaRoot)
+        case .captions:
+            return try CaptionList.read(path, dataRoot: spec.mediaRoot)
+        case .text:
+            return try PlainText.readLines(path)
+        }
+    }
+
+    static func splitKey(_ spec: TaskDataSpec) throws -> SplitKey {
+        switch spec.validKey {
+        case "id": return .id
+        case "source": return .source
+        case "target": return .target
+        case "speaker" where spec.format == .fsdd: return .fileName(fsddPattern, field: "speaker")
+        case "speaker", "voice": return .id   // the manifest's column was read as the id
+        default:
+            throw RecurError(.usage, "unknown validation key \(spec.validKey); known: id, source, target, speaker, voice")
+        }
+    }
+
+    /// Features of media files, computed on all threads; a bad file is an error naming it.
+    static func prepareMedia(_ paths: [String], io: TaskIO) throws -> [String: PreparedSource] {
+        let n = paths.count
+        let results = UnsafeMutablePointer<PreparedSource>.allocate(capacity: n)
+        results.initialize(repeating: .none, count: n)
+        defer { results.deinitialize(count: n); results.deallocate() }
+        let errors = ErrorBox()
+        parallelFor(n) { range in
+            for i in range {
+                do { results[i] = try io.prepare(paths[i]) } catch { errors.set(error) }
+            }
+        }
+        if let e = errors.error { throw e }
+        var out: [String: PreparedSource] = [:]
+        for i in 0..<n { out[paths[i]] = results[i] }
+        return out
+    }
+}
+
+/// The first error thrown by any thread.
+final class ErrorBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private(set) var error: (any Error)?
+    func set(_ e: any Error) {
+        lock.lock()
+        if error == nil { error = e }
+        lock.unlock()
+    }
+}
