@@ -36,10 +36,22 @@ public struct ModelConfig: Codable, Sendable, Equatable {
     public enum Kind: String, Codable, Sendable { case seq2seq, languageModel = "lm", classifier }
     public var kind: Kind
     public var seq2seq: Seq2SeqConfig?
+    public var languageModel: LanguageModelConfig?
+    public var classifier: ClassifierConfig?
 
     public init(seq2seq: Seq2SeqConfig) {
         kind = .seq2seq
         self.seq2seq = seq2seq
+    }
+
+    public init(languageModel: LanguageModelConfig) {
+        kind = .languageModel
+        self.languageModel = languageModel
+    }
+
+    public init(classifier: ClassifierConfig) {
+        kind = .classifier
+        self.classifier = classifier
     }
 
     /// Builds the model this configuration describes (throws when inconsistent).
@@ -48,8 +60,12 @@ public struct ModelConfig: Codable, Sendable, Equatable {
         case .seq2seq:
             guard let seq2seq else { throw RecurError(.value, "model config: kind seq2seq without a seq2seq section") }
             return try Seq2Seq(config: seq2seq)
-        default:
-            throw RecurError(.value, "model config: kind \(kind.rawValue) is not built yet")
+        case .languageModel:
+            guard let languageModel else { throw RecurError(.value, "model config: kind lm without a languageModel section") }
+            return try LanguageModel(config: languageModel)
+        case .classifier:
+            guard let classifier else { throw RecurError(.value, "model config: kind classifier without a classifier section") }
+            return try Classifier(config: classifier)
         }
     }
 }

@@ -1,0 +1,56 @@
+import Foundation
+import RecurCore
+import RecurDecoding
+import RecurFrontends
+import RecurModels
+
+/// A model file loaded for use: the model, its weights, and its way in and
+/// out (`TaskIO`). Commands and pipelines decode through it, so one model
+/// answers the same way everywhere.
+public final class ModelRunner: @unchecked Sendable {
+    public let path: String
+    public let loaded: LoadedModel
+    public let model: any SequenceModel
+    public let store: ParameterStore
+    public let io: TaskIO
+
+    /// Loads `path`; with `task`, refuses a model made for another task, saying which command runs it.
+    public init(path: String, task: ModelTask? = nil) throws {
+        self.path = path
+        loaded = try ModelFile.read(path)
+        let d = loaded.description
+        if let task, d.task != task {
+            throw RecurError(.usage, "this is a \(d.task.rawValue) model, not a \(task.rawValue) model: run it with `recur \(d.task.rawValue)`",
+                             file: path)
+        }
+        (model, store) = try loaded.instantiate()
+        io = try TaskIO(task: d.task, sourceVocabulary: d.sourceVocabulary, targetVocabulary: d.targetVocabulary,
+                        normalizer: d.normalizer ?? TextNormalizer(), audio: d.audio, image: d.image)
+    }
+
+    /// The model's name for records: the file name without `.safetensors`.
+    public var name: String {
+        let base = (path as NSString).lastPathComponent
+        return base.hasSuffix(".safetensors") ? String(base.dropLast(".safetensors".count)) : base
+    }
+
+    /// The source of one raw input (a sentence, or a WAV/PNG path).
+    public func prepare(_ input: String) throws -> PreparedSource { try io.prepare(input) }
+
+    /// n-best hypotheses per source (an encoder-decoder model).
+    public func decode(_ sources: [PreparedSource], settings: DecodeSettings) throws -> [[Hypothesis]] {
+        guard let s2s = model as? Seq2Seq else {
+            throw RecurError(.usage, "a \(loaded.description.task.rawValue) model does not decode sources", file: path)
+        }
+        return try TaskDecoding.decode(s2s, store, sources, settings: settings)
+    }
+
+    /// The text of a hypothesis.
+    public func text(_ h: Hypothesis) -> String { io.text(h.tokens) }
+
+    /// The target pieces of a hypothesis (for attention pictures), EOS included.
+    public func pieces(_ h: Hypothesis) -> [String] {
+        guard let v = io.targetTokenizer?.vocabulary else { return [] }
+        return (h.tokens + [Vocabulary.eos]).map { $0 >= 0 && $0 < v.count ? v.tokens[$0] : "<unk>" }
+    }
+}
