@@ -9,7 +9,7 @@ struct Recur: ParsableCommand {
         commandName: "recur",
         abstract: "Sequence-to-sequence on the CPU: transcribe, caption, translate, and chain them from the shell.",
         version: versionReport(),
-        subcommands: [Features.self, Tokenize.self, Detokenize.self, VocabCommand.self, Score.self, Bench.self, Inspect.self]
+        subcommands: [Features.self, Tokenize.self, Detokenize.self, VocabCommand.self, Score.self, Bench.self, Inspect.self, DataCommand.self]
     )
 
     static func versionReport() -> String {
