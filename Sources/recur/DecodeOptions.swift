@@ -1,0 +1,128 @@
+import ArgumentParser
+import Foundation
+import RecurCore
+import RecurDecoding
+import RecurModels
+import RecurPipelines
+import RecurTraining
+
+extension ResultFormat: ExpressibleByArgument {}
+
+/// Options of every command that decodes with a model (translate, transcribe, caption).
+struct DecodeOptions: ParsableArguments {
+    @Option(name: [.short, .long], help: ArgumentHelp("The model file, or a shipped model's name (default: the task's shipped model).", valueName: "path"))
+    var model: String?
+
+    @Option(help: "Beam size; 1 is greedy (default: 5 for translate, 1 otherwise).")
+    var beam: Int?
+
+    @Option(help: "Hypotheses kept per input (in --jsonl's nbest).")
+    var nbest: Int = 1
+
+    @Option(name: .customLong("length-penalty"), help: "GNMT length penalty α (0: none).")
+    var lengthPenalty: Float = 0
+
+    @Option(name: .customLong("max-length"), help: "Most output tokens.")
+    var maxLength: Int = 200
+
+    @Option(name: .customLong("min-length"), help: "Fewest output tokens.")
+    var minLength: Int = 0
+
+    @Option(name: .customLong("batch-size"), help: "Inputs decoded together.")
+    var batchSize: Int = 32
+
+    @Flag(help: "Write JSON Lines records (text, score, nbest, source, stage, model) instead of text.")
+    var jsonl = false
+
+    @Option(name: .customLong("attention-png"), help: ArgumentHelp("Write one attention heatmap PNG per output into this folder.", valueName: "dir"))
+    var attentionPNG: String?
+
+    func validate() throws {
+        if let beam, beam < 1 { throw ValidationError("--beam must be at least 1, got \(beam)") }
+        guard nbest >= 1 else { throw ValidationError("--nbest must be at least 1, got \(nbest)") }
+        guard lengthPenalty.isFinite, lengthPenalty >= 0 else { throw ValidationError("--length-penalty must be a finite α ≥ 0") }
+        guard maxLength >= 1 else { throw ValidationError("--max-length must be at least 1") }
+        guard minLength >= 0, minLength <= maxLength else { throw ValidationError("--min-length must be in 0…--max-length") }
+        guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1") }
+    }
+
+    /// Decode settings, with `defaultBeam` when --beam is not given. Sources
+    /// decode up to 2 × their length + 10 tokens (and at most --max-length).
+    func stageOptions(defaultBeam: Int) -> StageOptions {
+        let b = beam ?? defaultBeam
+        let d = DecodeSettings(beam: max(b, nbest), nBest: nbest,
+                               options: DecodingOptions(minLength: minLength, maxLength: maxLength, maxLengthRatio: 2, maxLengthOffset: 10,
+                                                        lengthPenalty: lengthPenalty > 0 ? .gnmt(alpha: lengthPenalty) : .none),
+                               batchSize: batchSize)
+        return StageOptions(decode: d, attention: attentionPNG != nil)
+    }
+
+    /// Loads the model for `task` (the default name when --model is not given).
+    func loadRunner(task: ModelTask, defaultName: String) throws -> ModelRunner {
+        let path = try ModelLocator.resolve(explicit: model, defaultName: defaultName)
+        return try ModelRunner(path: path, task: task)
+    }
+}
+
+/// Runs a decoding command's body with the shell manners: SIGPIPE quiet
+/// (exit 141), a library error as one stderr line (exit 2 for usage errors,
+/// 1 otherwise), the body's own exit status passed on.
+func runCommand(_ body: () throws -> ExitStatus) throws {
+    UnixManners.ignoreSIGPIPE()
+    let status: ExitStatus
+    do {
+        status = try body()
+    } catch let e as OutputClosed {
+        throw ExitCode(ExitStatus.forError(e).rawValue)
+    } catch let e as RecurError {
+        printError(e.description)
+        throw ExitCode(ExitStatus.forError(e).rawValue)
+    }
+    if status != .success { throw ExitCode(status.rawValue) }
+}
+
+/// Applies --threads with `jobs` jobs sharing the cores.
+func applyThreads(_ compute: ComputeOptions, jobs: Int) throws {
+    if let t = compute.threads {
+        guard t >= 1 else { throw ValidationError("--threads must be at least 1, got \(t)") }
+        Threads.set(t)
+    } else {
+        Threads.set(BatchRunner.threadsPerJob(jobs: jobs))
+    }
+}
+
+/// The summary line after a batch with failures.
+func reportFailures(_ summary: BatchSummary, unit: String) {
+    guard summary.failed > 0 else { return }
+    let total = summary.failed + summary.succeeded
+    printError("\(summary.failed) of \(total) \(unit)\(total == 1 ? "" : "s") failed")
+}
+
+/// Runs a media stage (transcribe, caption) over expanded file inputs with
+/// --jobs, writing each file's records in input order.
+func runMediaStage(_ stage: any Stage, inputs: [String], extensions: [String], jobs: Int, sink: ResultSink,
+                   command: String, example: String) throws -> ExitStatus {
+    let args = try UnixManners.inputArguments(inputs, command: command, example: example)
+    var items: [InputItem] = []
+    for item in InputExpander(extensions: extensions).expand(args) {
+        if case .stdin = item {
+            // `-`: a list of paths on stdin, one a line.
+            let reader = try LineReader(path: "-")
+            while let line = try reader.next() {
+                let p = line.trimmingCharacters(in: .whitespaces)
+                if !p.isEmpty && !p.hasPrefix("#") { items.append(.file(p)) }
+            }
+        } else {
+            items.append(item)
+        }
+    }
+    let progress = ProgressLine(total: items.count)
+    let summary = try BatchRunner.run(items, jobs: jobs, name: \.name, progress: progress,
+        work: { item in
+            let path = try item.path()
+            return try stage.process(StageRecord.media(path))
+        },
+        deliver: { _, result in try sink.write(result) })
+    reportFailures(summary, unit: "input")
+    return summary.exitStatus
+}

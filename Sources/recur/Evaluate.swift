@@ -1,0 +1,127 @@
+import ArgumentParser
+import Foundation
+import RecurCore
+import RecurDecoding
+import RecurModels
+import RecurPipelines
+import RecurTraining
+
+/// `recur evaluate`: a model's task metric on a data set.
+struct Evaluate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "evaluate",
+        abstract: "Score a model on a data set: its task metric (BLEU, WER, CIDEr-D, …) and loss.",
+        discussion: """
+        Reads --data as `recur train` reads data (every example is evaluated; captions of one image, \
+        or identical sources, are one example with all their references), decodes every source and \
+        prints the metric with its signature, the teacher-forced loss per token and the counts. \
+        Default formats: translate tsv (source<TAB>target), transcribe manifest (path<TAB>transcript \
+        with a header; a directory is read as FSDD recordings), caption captions (image<TAB>caption), \
+        generate text (one text a line). Default metrics: bleu, wer, cider-d, bpc.
+        """
+    )
+
+    @Option(name: [.short, .long], help: ArgumentHelp("The model file, or a shipped model's name.", valueName: "path"))
+    var model: String
+    @Option(help: ArgumentHelp("The data set file (or FSDD folder).", valueName: "path")) var data: String
+    @Option(help: "Data format: tsv, manifest, fsdd, captions or text (default: the task's).") var format: String?
+    @Option(help: "Metric: bleu, chrf, chrf++, wer, cer, caption-bleu4, cider-d, exact, loss, bpc, perplexity.") var metric: String?
+    @Option(name: .customLong("source-column"), help: "TSV: the source column (0-based).") var sourceColumn: Int = 0
+    @Option(name: .customLong("target-column"), help: "TSV: the target column (0-based).") var targetColumn: Int = 1
+    @Option(name: .customLong("media-root"), help: "Where relative audio/image paths of a list are resolved (default: the list's folder).")
+    var mediaRoot: String?
+    @Option(help: "Beam size (1: greedy).") var beam: Int = 1
+    @Option(name: .customLong("length-penalty"), help: "GNMT length penalty α (0: none).") var lengthPenalty: Float = 0
+    @Option(name: .customLong("max-length"), help: "Most output tokens.") var maxLength: Int = 200
+    @Option(name: .customLong("batch-size"), help: "Examples decoded together.") var batchSize: Int = 32
+    @Option(help: "Example outputs shown on stderr.") var samples: Int = 3
+    @Flag(help: "Print one JSON object instead of text.") var jsonl = false
+    @OptionGroup var compute: ComputeOptions
+
+    func validate() throws {
+        guard beam >= 1 else { throw ValidationError("--beam must be at least 1") }
+        guard batchSize >= 1, maxLength >= 1 else { throw ValidationError("--batch-size and --max-length must be at least 1") }
+        guard samples >= 0 else { throw ValidationError("--samples must be ≥ 0") }
+        if let format, TaskDataSpec.Format(rawValue: format) == nil {
+            throw ValidationError("--format must be one of \(TaskDataSpec.Format.allCases.map(\.rawValue).joined(separator: ", ")), got \(format)")
+        }
+    }
+
+    static func defaultMetric(_ task: ModelTask) -> String {
+        switch task {
+        case .translate: return "bleu"
+        case .transcribe: return "wer"
+        case .caption: return "cider-d"
+        case .generate: return "bpc"
+        case .classify: return "exact"
+        }
+    }
+
+    func defaultFormat(_ task: ModelTask) -> TaskDataSpec.Format {
+        switch task {
+        case .translate, .classify: return .tsv
+        case .transcribe:
+            var isDir: ObjCBool = false
+            return FileManager.default.fileExists(atPath: data, isDirectory: &isDir) && isDir.boolValue ? .fsdd : .manifest
+        case .caption: return .captions
+        case .generate: return .text
+        }
+    }
+
+    func run() throws {
+        try runCommand {
+            try compute.apply()
+            let path = try ModelLocator.resolve(explicit: model, defaultName: model)
+            let runner = try ModelRunner(path: path)
+            let d = runner.loaded.description
+            let metric = (self.metric ?? Self.defaultMetric(d.task)).lowercased()
+            if !TaskEvaluation.lossMetrics.contains(metric) { _ = try TaskMetric(name: metric) }
+            guard FileManager.default.fileExists(atPath: data) else { throw RecurError(.io, "no such file or directory", file: data) }
+            var spec = TaskDataSpec(task: d.task, train: [data], format: format.flatMap(TaskDataSpec.Format.init) ?? defaultFormat(d.task))
+            spec.valid = data
+            spec.validFraction = 0
+            spec.sourceColumn = sourceColumn
+            spec.targetColumn = targetColumn
+            spec.mediaRoot = mediaRoot
+            let prepared = try TaskPreparation.prepare(spec, sourceVocabulary: nil, targetVocabulary: nil,
+                                                       lowercase: d.normalizer?.lowercase ?? false, audio: d.audio, image: d.image,
+                                                       existing: (d.sourceVocabulary, d.targetVocabulary), log: { _ in })
+            let settings = DecodeSettings(beam: beam, nBest: 1,
+                                          options: DecodingOptions(maxLength: maxLength, maxLengthRatio: 2, maxLengthOffset: 10,
+                                                                   lengthPenalty: lengthPenalty > 0 ? .gnmt(alpha: lengthPenalty) : .none),
+                                          batchSize: batchSize)
+            let started = Date()
+            let e = try TaskEvaluation.evaluate(runner.model, runner.store, data: prepared.validation, io: runner.io, metric: metric,
+                                                decode: settings, samples: samples)
+            let seconds = Date().timeIntervalSince(started)
+            let examples = prepared.validation.count
+            let references = prepared.validation.references.map(\.count).reduce(0, +)
+            for s in e.samples { printError(s) }
+            let out = RecordWriter()
+            if jsonl {
+                var o = JSONObject()
+                o["model"] = .string(runner.name)
+                o["path"] = .string(path)
+                o["task"] = .string(d.task.rawValue)
+                o["data"] = .string(data)
+                o["metric"] = .string(e.metricName)
+                o["value"] = e.metric.map { JSONValue(Double($0)) } ?? .null
+                if let s = e.signature { o["signature"] = .string(s) }
+                o["loss"] = JSONValue(e.loss)
+                o["tokens"] = JSONValue(e.tokens)
+                o["examples"] = JSONValue(examples)
+                o["references"] = JSONValue(references)
+                o["seconds"] = JSONValue((seconds * 100).rounded() / 100)
+                try out.writeLine(JSONValue.object(o).compactText)
+            } else {
+                try out.writeLine("model       \(path) (\(d.task.rawValue))")
+                try out.writeLine("data        \(data): \(examples) examples, \(references) references")
+                let value = e.metric.map { String(format: "%.4g", $0) } ?? "-"
+                try out.writeLine("\(e.metricName.padding(toLength: 11, withPad: " ", startingAt: 0)) \(value)\(e.signature.map { "  (\($0))" } ?? "")")
+                try out.writeLine(String(format: "loss        %.4f per token over %d tokens", e.loss, e.tokens))
+                try out.writeLine(String(format: "time        %.1f s", seconds))
+            }
+            return .success
+        }
+    }
+}

@@ -1,0 +1,89 @@
+import Foundation
+import RecurCore
+import RecurModels
+import RecurTestSupport
+@testable import RecurTraining
+import XCTest
+
+/// `recur train`'s session end to end on a toy translation task: files in
+/// the run directory, and resume from a checkpoint bit-identical to an
+/// uninterrupted run (dropout on, same seed and threads).
+final class TrainingSessionTests: XCTestCase {
+    var dir = ""
+
+    override func setUpWithError() throws {
+        dir = NSTemporaryDirectory() + "recur-session-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        var rng = RNG(seed: 5)
+        var lines: [String] = []
+        let words = ["a", "b", "c", "d", "e"]
+        for _ in 0..<60 {
+            let src = (0..<(1 + rng.int(below: 4))).map { _ in words[rng.int(below: 5)] }
+            lines.append(src.joined(separator: " ") + "\t" + src.reversed().map { $0.uppercased() }.joined(separator: " "))
+        }
+        try (lines.joined(separator: "\n") + "\n").write(toFile: dir + "/pairs.tsv", atomically: true, encoding: .utf8)
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: dir) }
+
+    func recipe(output: String, steps: Int) throws -> Recipe {
+        let yaml = """
+        name: toy
+        task: translate
+        seed: 3
+        threads: 1
+        output: \(output)
+        data: {root: \(dir), train: pairs.tsv, valid_count: 6, valid_key: source}
+        vocab: {source: {kind: word, size: 100, min_frequency: 1}, target: {kind: word, size: 100, min_frequency: 1}}
+        model: {cell: lstm, embedding: 8, hidden: 12, dropout: 0.2}
+        optimizer: {name: adam, lr: 0.01}
+        training: {batch_tokens: 40, max_sentences: 8, max_steps: \(steps), validate_every: 5, checkpoint_every: 5,
+                   keep_last: 3, log_every: 5, metric: bleu, label_smoothing: 0.1}
+        """
+        return try Recipe.parse(yaml, file: dir + "/toy.yaml")
+    }
+
+    func weights(_ path: String) throws -> [Float] {
+        let (_, store) = try ModelFile.read(path).instantiate()
+        return Array(UnsafeBufferPointer(start: store.values.data, count: store.values.count))
+    }
+
+    func testResumeIsBitIdentical() throws {
+        var lines: [String] = []
+        let straight = try TrainingSession(recipe: try recipe(output: dir + "/straight", steps: 20), log: { lines.append($0) },
+                                           progress: .plain)
+        _ = try straight.run()
+        let first = try TrainingSession(recipe: try recipe(output: dir + "/split", steps: 10), log: { _ in }, progress: .plain)
+        _ = try first.run()
+        // Continue from the run directory's latest checkpoint (step 10) to step 20.
+        let second = try TrainingSession(recipe: try recipe(output: dir + "/split", steps: 20), resume: dir + "/split",
+                                         log: { _ in }, progress: .plain)
+        _ = try second.run()
+        let a = try weights(dir + "/straight/model.safetensors"), b = try weights(dir + "/split/model.safetensors")
+        XCTAssertEqual(a.count, b.count)
+        XCTAssertTrue(a == b, "resumed weights differ from the uninterrupted run's (max diff \(zip(a, b).map { abs($0 - $1) }.max() ?? 0))")
+        // And the run did something: the weights moved from their initial values.
+        let start = try TrainingSession(recipe: try recipe(output: dir + "/init", steps: 0), log: { _ in }, progress: .plain)
+        XCTAssertNotEqual(Array(UnsafeBufferPointer(start: start.store.values.data, count: start.store.values.count)), a)
+        for f in ["model.safetensors", "best.safetensors", "log.jsonl", "loss.png", "recipe.yaml", "checkpoint-20.safetensors"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/straight/" + f), "missing \(f)")
+        }
+        XCTAssertTrue(lines.contains { $0.contains("split (source)") }, lines.joined(separator: "\n"))
+    }
+
+    func testCheckpointsDecodeAndMismatchIsRefused() throws {
+        _ = try TrainingSession(recipe: try recipe(output: dir + "/run", steps: 5), log: { _ in }, progress: .plain).run()
+        let runner = try ModelRunner(path: dir + "/run/checkpoint-5.safetensors", task: .translate)
+        let h = try runner.decode([try runner.prepare("a b")], settings: DecodeSettings())
+        XCTAssertEqual(h.count, 1)
+        // A recipe with another model cannot resume this checkpoint.
+        var r = try recipe(output: dir + "/run", steps: 10)
+        r.model.hidden = 16
+        XCTAssertThrowsError(try TrainingSession(recipe: r, resume: dir + "/run", log: { _ in })) { e in
+            XCTAssertTrue("\(e)".contains("differs"), "\(e)")
+        }
+        XCTAssertThrowsError(try ModelRunner(path: dir + "/run/checkpoint-5.safetensors", task: .caption)) { e in
+            XCTAssertTrue("\(e)".contains("recur translate"), "\(e)")
+        }
+    }
+}
