@@ -180,6 +180,48 @@ public final class Attention {
         return AttentionStep(query: q, context: context, weights: weights, queryProjection: qProj)
     }
 
+    /// One inference step for rows that attend to different sources (beam search):
+    /// row r of `query` (R, Dq) against `memories[r]`, a batch-1 memory. Returns
+    /// context (R, Dk) and weights (R, W), W = the longest memory (at least 1),
+    /// zero past each row's own length. Row by row the arithmetic of `forward`,
+    /// with every row's query projection in one GEMM and rows split over threads.
+    public func forward(_ store: ParameterStore, query: Tensor, memories: [AttentionMemory]) -> (context: Tensor, weights: Tensor) {
+        let r = memories.count, dk = keyDim, dq = queryDim, a = attentionDim, kind = self.kind
+        precondition(query.count == r * dq, "attention: query \(query.shape) for \(r) rows × \(dq)")
+        precondition(memories.allSatisfy { $0.batch == 1 }, "attention: per-row memories must have batch 1")
+        let w = max(1, memories.map(\.steps).max() ?? 0)
+        let weights = Tensor(zeros: [r, w])
+        let context = Tensor(zeros: [r, dk])
+        guard r > 0 else { return (context, weights) }
+        var qProj: Tensor?
+        if kind == .additive {
+            // hq (R, A) = query (R, Dq) · Wᵀ
+            let hq = Tensor(zeros: [r, a])
+            BLAS.gemm(.none, .transpose, m: r, n: a, k: dq, a: query.data, lda: dq,
+                      b: store.value(queryWeight!).data, ldb: dq, c: hq.data, ldc: a)
+            qProj = hq
+        }
+        let hq = qProj?.data, q = query.data, v = energyWeight.map { store.value($0).data }
+        parallelFor(r, minChunk: rowChunk(w * max(a, dk, dq))) { rows in
+            for ri in rows {
+                let memory = memories[ri], s = memory.steps, mask = memory.mask
+                let keys = memory.keys.data, pk = memory.projected?.data
+                let e = weights.data + ri * w
+                for si in 0..<s where mask[si] {
+                    switch kind {
+                    case .additive: e[si] = additiveScore(a, hq! + ri * a, pk! + si * a, v!)
+                    case .dot: e[si] = dot8(dq, q + ri * dq, keys + si * dq)
+                    case .general: e[si] = dot8(dq, q + ri * dq, pk! + si * dq)
+                    }
+                }
+                maskedSoftmax(e, s, mask, 0)
+                let c = context.data + ri * dk
+                for si in 0..<s where e[si] != 0 { Kernels.addScaled(dk, e[si], keys + si * dk, c) }
+            }
+        }
+        return (context, weights)
+    }
+
     /// Backward of one step, given dL/dcontext (B, Dk) and optionally
     /// dL/dweights (B, S). Accumulates the parameter gradients of the query
     /// side into the store and the key gradients into `memory`; returns

@@ -54,7 +54,8 @@ public struct SoftmaxCrossEntropy: Sendable {
         return try compute(logits, targets: targets, dlogitsInto: dlogits)
     }
 
-    /// As `callAsFunction`, writing the gradient into `dlogitsInto` (N, V) if given.
+    /// As `callAsFunction`, writing the gradient into `dlogitsInto` (N, V) if given;
+    /// `dlogitsInto` may be `logits` itself (the gradient then replaces the logits).
     public func compute<I: BinaryInteger>(_ logits: Tensor, targets: [I], dlogitsInto dl: Tensor?) throws -> Result {
         precondition(logits.rank == 2, "SoftmaxCrossEntropy: logits must be (N, V), got \(logits.shape)")
         let n = logits.shape[0], v = logits.shape[1]
@@ -96,15 +97,15 @@ public struct SoftmaxCrossEntropy: Sendable {
                     if d0 != nil { d.update(repeating: 0, count: v) }
                     continue
                 }
-                // d = exp(x - max), lse = max + log Σ d
+                // What is read of x comes first: d may be x itself (gradient in place).
                 let m = rowMax(v, x)
-                let shift = Kernels.V(repeating: m)
-                Kernels.map(v, x, d) { Kernels.exp($0 - shift) }
-                let s = Kernels.sum(v, d)
-                let lse = Double(m) + Foundation.log(Double(s))
-                let rowNLL = lse - Double(x[t])
+                let xt = Double(x[t])
                 // mean_c(-log p_c) = lse - mean_c(x_c)
-                let meanX = Double(Kernels.sum(v, x)) / Double(v)
+                let meanX = eps > 0 ? Double(Kernels.sum(v, x)) / Double(v) : 0
+                // d = exp(x - max) and s = Σ d in one pass; lse = max + log s
+                let s = expShiftedSum(v, x, d, m)
+                let lse = Double(m) + Foundation.log(Double(s))
+                let rowNLL = lse - xt
                 rowTerms[2 * r] = (1 - eps) * rowNLL + eps * (lse - meanX)
                 rowTerms[2 * r + 1] = rowNLL
                 if d0 != nil {
@@ -122,6 +123,30 @@ public struct SoftmaxCrossEntropy: Sendable {
         }
         return Result(loss: Float(total * norm), negativeLogLikelihood: nll, count: count, dlogits: dl)
     }
+}
+
+/// d = exp(x - m) over n values, returning Σ d (accumulated in eight lanes, as Kernels.sum);
+/// d may equal x.
+@inline(__always)
+private func expShiftedSum(_ n: Int, _ x: UnsafePointer<Float>, _ d: UnsafeMutablePointer<Float>, _ m: Float) -> Float {
+    typealias V = Kernels.V
+    let shift = V(repeating: m)
+    var acc = V(repeating: 0)
+    var i = 0
+    while i + 8 <= n {
+        let e = Kernels.exp(UnsafeRawPointer(x + i).loadUnaligned(as: V.self) - shift)
+        UnsafeMutableRawPointer(d + i).storeBytes(of: e, as: V.self)
+        acc = acc + e
+        i += 8
+    }
+    var s = acc.sum()
+    if i < n {
+        var v = V(repeating: 0)
+        for j in 0..<(n - i) { v[j] = x[i + j] }
+        let e = Kernels.exp(v - shift)
+        for j in 0..<(n - i) { d[i + j] = e[j]; s += e[j] }
+    }
+    return s
 }
 
 /// The largest of n > 0 values (NaN inputs make the row's loss NaN later anyway).

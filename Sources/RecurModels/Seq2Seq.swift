@@ -16,6 +16,20 @@ import RecurLayers
 //     a_t = tanh(W_c [context_t; h_t])                             (B, H)
 //     logits_t = dropout(a_t) W_outᵀ + b_out                       (B, Vt)
 //
+// How trainStep computes it (N = T·B rows, time-major), so that per step only the
+// recurrence is left and everything else is a few large GEMMs:
+//   forward:  the embedding columns of the decoder's W_ih for all steps in one GEMM
+//             (N, E)·(E, G); per step the fed-back a_{t-1} columns (B, H)·(H, G), h_{t-1} W_hhᵀ,
+//             the cell kernel (RecurrentStack.cellStepForward: the kernels of `forward`),
+//             attention, combine; the output projection and the loss over all N rows;
+//             dlogits overwrite the logits.
+//   backward: the output projection over all rows; per step, last first, only what
+//             flows backwards in time (dz_t, dz_t W_c, attention, the cell kernel,
+//             dh_{t-1} += dGh W_hh, dFeed = dGx W_ih[:, E:]); then dW_c, dW_ih, dW_hh,
+//             the biases and the embedding gradient as GEMMs over all N rows.
+//   buffers:  a Seq2SeqWorkspace per concurrent caller, kept by the model and grown to
+//             the largest batch seen (no large allocation or zero-filling per batch).
+//
 // Parameter names (PyTorch style): encoder.embedding.weight, encoder.rnn.weight_ih_l0… (text),
 // encoder.layers.<l>.weight_ih_l0… (speech), encoder.projection.weight/bias [+ encoder.rnn.…] (image),
 // bridge.weight/bias, bridge_cell.weight/bias (LSTM), decoder.embedding.weight,
@@ -69,6 +83,8 @@ public final class Seq2Seq {
     /// (Vt, H): its own or the decoder embedding (tied).
     let outputWeight: ParameterRef
     let outputBias: ParameterRef
+    /// Training buffers reused across steps and batches (one per concurrent caller).
+    let workspaces = Seq2SeqWorkspacePool()
 
     /// Builds the layout; throws when the configuration is inconsistent.
     public init(config: Seq2SeqConfig) throws {
@@ -173,119 +189,166 @@ public final class Seq2Seq {
             throw RecurError(.shape, "seq2seq: \(sources.count) sources but \(targets.count) targets")
         }
         try checkTokens(targets, vocabulary: config.targetVocabularySize, what: "target", allowEmpty: true)
+        return try workspaces.with { ws in
+            try trainStep(store, sources: sources, targets: targets, training: training, labelSmoothing: labelSmoothing,
+                          backward: backward, rng: &rng, workspace: ws)
+        }
+    }
+
+    /// The teacher-forced step on a workspace's buffers. Shapes (N = T·B rows, time-major; G = gates·H):
+    ///   emb (N, E), gx (N, G) the decoder cell's input pre-activations, then its activated gates,
+    ///   hs (T+1, B, H) h_{-1}…h_{T-1} (hs[0] = the bridge's h0), cs likewise (LSTM), extra (N, H),
+    ///   att (N, H) a_t, u (N, K+H) [context_t; h_t], logits (N, V) (dlogits in place).
+    private func trainStep(_ store: ParameterStore, sources: SourceBatch, targets: [[Int]], training: Bool,
+                           labelSmoothing: Float, backward: Bool, rng: inout RNG,
+                           workspace ws: Seq2SeqWorkspace) throws -> Seq2SeqLoss {
         let c = config, E = c.embeddingSize, H = c.hiddenSize, V = c.targetVocabularySize
         let K = c.encoderOutputSize, feeding = c.inputFeeding, I = E + (feeding ? H : 0)
+        let G = decoder.config.kind.gates * H, lstm = decoder.config.kind.hasCellState, KH = K + H
         let enc = try encodeBatch(store, sources, training: training, rng: &rng)
         let B = enc.B
         let memory = try attention.precompute(store, keys: enc.pass.keys, lengths: enc.pass.lengths)
 
         // Target ids, time-major (T, B).
-        let T = targets.map(\.count).max()! + 1
-        var yIn = [Int](repeating: c.pad, count: T * B), yOut = yIn
+        let T = targets.map(\.count).max()! + 1, N = T * B
+        var yIn = [Int](repeating: c.pad, count: N), yOut = yIn
         for (b, y) in targets.enumerated() {
             yIn[b] = c.bos
             for (t, tok) in y.enumerated() { yIn[(t + 1) * B + b] = tok; yOut[t * B + b] = tok }
             yOut[y.count * B + b] = c.eos
         }
-        let emb = try decoderEmbedding.forward(store, ids: yIn)   // (T·B, E)
+        let emb = ws.tensor(.embedding, [N, E])
+        try decoderEmbedding.forward(store, ids: yIn, into: emb)
 
-        // Decoder loop; per step caches.
-        var caches: [RecurrentCache] = []
-        var inputs: [Tensor] = []          // x_t (1, B, I)
+        // The decoder cell's input pre-activations of every step at once: the embedding
+        // columns of W_ih in one GEMM; the fed-back a_{t-1} part is added per step.
+        let w = decoder.weights[0]
+        let wih = store.value(w.weightIH).data, whh = store.value(w.weightHH).data   // (G, I), (G, H)
+        let gx = ws.tensor(.gates, [N, G]).data
+        // gx (N, G) = emb (N, E) · W_ih[:, :E]ᵀ
+        BLAS.gemm(.none, .transpose, m: N, n: G, k: E, a: emb.data, lda: E, b: wih, ldb: I, c: gx, ldc: G)
+        let hs = ws.tensor(.states, [T + 1, B, H]).data
+        hs.update(from: enc.h0.data, count: B * H)
+        let cs: UnsafeMutablePointer<Float>? = lstm ? ws.tensor(.cells, [T + 1, B, H]).data : nil
+        if let cs, let c0 = enc.c0 { cs.update(from: c0.data, count: B * H) }
+        let extra = ws.tensor(.extra, [N, H]).data
+        let hh = ws.tensor(.hh, [B, G]).data
+        let att = ws.tensor(.attentional, [N, H])
+        let u = ws.tensor(.combined, [N, KH])
         var steps: [AttentionStep] = []
-        var combined: [Tensor] = []        // [context; h] (B, K + H)
-        let att = Tensor(zeros: [T * B, H])  // a_t, all steps
-        var h = enc.h0.reshaped([1, B, H]), cell = enc.c0.map { $0.reshaped([1, B, H]) }
+        steps.reserveCapacity(T)
         for t in 0..<T {
-            let x = Tensor(zeros: [1, B, I])
-            for b in 0..<B {
-                (x.data + b * I).update(from: emb.data + (t * B + b) * E, count: E)
-                if feeding && t > 0 { (x.data + b * I + E).update(from: att.data + ((t - 1) * B + b) * H, count: H) }
+            let g = gx + t * B * G, hPrev = hs + t * B * H, hNew = hs + (t + 1) * B * H
+            // x_t W_ihᵀ += a_{t-1} W_ih[:, E:]ᵀ (input feeding; a_{-1} = 0)
+            if feeding && t > 0 {
+                BLAS.gemm(.none, .transpose, m: B, n: G, k: H, a: att.data + (t - 1) * B * H, lda: H, b: wih + E, ldb: I,
+                          beta: 1, c: g, ldc: G)
             }
-            let (out, cache) = decoder.forward(store, x, h0: h, c0: cell)
-            let ht = out.output.reshaped([B, H])
-            let step = attention.forward(store, query: ht, memory: memory)
-            let u = Tensor(zeros: [B, K + H])
+            // hh = h_{t-1} W_hhᵀ; then the cell kernel: h_t (and c_t), activated gates in g
+            BLAS.gemm(.none, .transpose, m: B, n: G, k: H, a: hPrev, lda: H, b: whh, ldb: H, c: hh, ldc: G)
+            decoder.cellStepForward(store, batch: B, gates: g, hh: hh, hPrev: hPrev, hNew: hNew,
+                                    cPrev: cs.map { UnsafePointer($0 + t * B * H) }, cNew: cs.map { $0 + (t + 1) * B * H },
+                                    extra: extra + t * B * H)
+            let step = attention.forward(store, query: Tensor(borrowing: hNew, shape: [B, H]), memory: memory)
+            // u_t = [context_t; h_t];  a_t = tanh(u_t W_cᵀ)
+            let ut = u.slice(t * B ..< (t + 1) * B)
             for b in 0..<B {
-                (u.data + b * (K + H)).update(from: step.context.data + b * K, count: K)
-                (u.data + b * (K + H) + K).update(from: ht.data + b * H, count: H)
+                (ut.data + b * KH).update(from: step.context.data + b * K, count: K)
+                (ut.data + b * KH + K).update(from: hNew + b * H, count: H)
             }
             let at = att.slice(t * B ..< (t + 1) * B)
-            combine.forward(store, u, into: at)
+            combine.forward(store, ut, into: at)
             Kernels.tanh(at.count, at.data, at.data)
-            h = out.hN
-            cell = out.cN
-            caches.append(cache); inputs.append(x); steps.append(step); combined.append(u)
+            steps.append(step)
         }
 
-        // Output projection and loss.
+        // Output projection and loss (dlogits overwrite the logits).
         let dropout = Dropout(p: c.dropout)
         let (attOut, mask) = dropout.forward(att, training: training, rng: &rng)
-        let logits = Tensor(zeros: [T * B, V])
+        let logits = ws.tensor(.logits, [N, V])
         let wOut = store.value(outputWeight)
-        BLAS.gemm(.none, .transpose, m: T * B, n: V, k: H, a: attOut.data, lda: H, b: wOut.data, ldb: H,
+        BLAS.gemm(.none, .transpose, m: N, n: V, k: H, a: attOut.data, lda: H, b: wOut.data, ldb: H,
                   c: logits.data, ldc: V)
-        Kernels.addRowVector(rows: T * B, cols: V, store.value(outputBias).data, logits.data)
+        Kernels.addRowVector(rows: N, cols: V, store.value(outputBias).data, logits.data)
         let ce = SoftmaxCrossEntropy(ignoreIndex: c.pad, labelSmoothing: labelSmoothing, reduction: .mean)
-        let dlogits = backward ? Tensor(zeros: [T * B, V]) : nil
-        let result = try ce.compute(logits, targets: yOut, dlogitsInto: dlogits)
+        let result = try ce.compute(logits, targets: yOut, dlogitsInto: backward ? logits : nil)
         let loss = Seq2SeqLoss(loss: result.loss, tokens: result.count, negativeLogLikelihood: result.negativeLogLikelihood)
-        guard let dlogits else { return loss }
+        guard backward else { return loss }
+        let dlogits = logits
 
-        // Backward: output projection.
-        BLAS.gemm(.transpose, .none, m: V, n: H, k: T * B, a: dlogits.data, lda: V, b: attOut.data, ldb: H,
+        // Backward: output projection. dW_out += dlogitsᵀ attOut, db_out += Σ dlogits, dAtt = dlogits W_out.
+        BLAS.gemm(.transpose, .none, m: V, n: H, k: N, a: dlogits.data, lda: V, b: attOut.data, ldb: H,
                   beta: 1, c: store.grad(outputWeight).data, ldc: H)
-        let gb = store.grad(outputBias)
-        let colSums = Tensor(zeros: [V])
-        Kernels.sumRows(rows: T * B, cols: V, dlogits.data, into: colSums.data)
-        Kernels.add(V, gb.data, colSums.data, gb.data)
-        let dAtt = Tensor(zeros: [T * B, H])
-        BLAS.gemm(.none, .none, m: T * B, n: H, k: V, a: dlogits.data, lda: V, b: wOut.data, ldb: H,
+        Kernels.sumRows(rows: N, cols: V, dlogits.data, into: store.grad(outputBias).data)
+        let dAtt = ws.tensor(.dAttentional, [N, H])
+        BLAS.gemm(.none, .none, m: N, n: H, k: V, a: dlogits.data, lda: V, b: wOut.data, ldb: H,
                   c: dAtt.data, ldc: H)
         Dropout.apply(mask: mask, to: dAtt)
 
-        // Backward through the decoder steps, last first.
-        let dEmb = Tensor(zeros: [T * B, E])
-        var dhNext: Tensor? = nil, dcNext: Tensor? = nil
-        let dFeed = Tensor(zeros: [B, H])   // gradient reaching a_t through x_{t+1}
-        let dz = Tensor(zeros: [B, H])
-        let du = Tensor(zeros: [B, K + H])
-        let dContext = Tensor(zeros: [B, K])
-        let dOut = Tensor(zeros: [1, B, H])
+        // Backward through the decoder steps, last first. Per step only what the
+        // recurrence needs; the weight gradients after the loop, over all steps.
+        let dPre = ws.tensor(.dPre, [N, H])        // dL/d(u_t W_cᵀ), all steps
+        let du = ws.tensor(.du, [B, KH]).data
+        let dContext = ws.tensor(.dContext, [B, K])
+        let dOut = ws.tensor(.dOut, [B, H]).data   // dL/dh_t from attention and combine
+        let dh = ws.tensor(.dh, [B, H]).data       // dL/dh_t from step t+1 (then dh_{t-1})
+        let dc: UnsafeMutablePointer<Float>? = lstm ? ws.tensor(.dc, [B, H]).data : nil
+        let dFeed = ws.tensor(.dFeed, [B, H]).data // dL/da_t through x_{t+1}
+        dh.update(repeating: 0, count: B * H)
+        dc?.update(repeating: 0, count: B * H)
+        dFeed.update(repeating: 0, count: B * H)
+        let dGx = ws.tensor(.dGx, [N, G]).data
+        let dGh = lstm ? dGx : ws.tensor(.dGh, [N, G]).data   // equal for an LSTM
+        let wc = store.value(combine.weight).data  // (H, K+H)
         for t in stride(from: T - 1, through: 0, by: -1) {
-            let at = att.slice(t * B ..< (t + 1) * B)
-            let dat = dAtt.slice(t * B ..< (t + 1) * B)
-            for i in 0..<B * H {
-                let g = dat.data[i] + dFeed.data[i]
-                dz.data[i] = g * (1 - at.data[i] * at.data[i])
-            }
-            combine.backward(store, x: combined[t], dy: dz, dxInto: du, accumulateInput: false)
+            let at = att.data + t * B * H, dat = dAtt.data + t * B * H, dz = dPre.data + t * B * H
+            // dz = (dAtt_t + dFeed) ⊙ (1 - a_t²)
+            for i in 0..<B * H { dz[i] = (dat[i] + dFeed[i]) * (1 - at[i] * at[i]) }
+            // du (B, K+H) = dz W_c → dContext, dOut
+            BLAS.gemm(.none, .none, m: B, n: KH, k: H, a: dz, lda: H, b: wc, ldb: KH, c: du, ldc: KH)
             for b in 0..<B {
-                (dContext.data + b * K).update(from: du.data + b * (K + H), count: K)
-                (dOut.data + b * H).update(from: du.data + b * (K + H) + K, count: H)
+                (dContext.data + b * K).update(from: du + b * KH, count: K)
+                (dOut + b * H).update(from: du + b * KH + K, count: H)
             }
             let dQuery = attention.backward(store, memory: memory, step: steps[t], dContext: dContext)
-            Kernels.add(B * H, dOut.data, dQuery.data, dOut.data)
-            let g = decoder.backward(store, caches[t], dOutput: dOut, dhN: dhNext, dcN: dcNext)
-            dhNext = g.dh0.copy()
-            dcNext = g.dc0?.copy()
-            dFeed.zero()
-            for b in 0..<B {
-                (dEmb.data + (t * B + b) * E).update(from: g.dx.data + b * I, count: E)
-                if feeding { (dFeed.data + b * H).update(from: g.dx.data + b * I + E, count: H) }
+            Kernels.add(B * H, dOut, dQuery.data, dOut)
+            let dgx = dGx + t * B * G, dgh = dGh + t * B * G
+            decoder.cellStepBackward(batch: B, gates: gx + t * B * G, extra: extra + t * B * H, hPrev: hs + t * B * H,
+                                     cPrev: cs.map { UnsafePointer($0 + t * B * H) }, dOut: dOut, dh: dh, dc: dc,
+                                     dGx: dgx, dGh: dgh)
+            // dh_{t-1} += dGh W_hh;  dFeed = dGx W_ih[:, E:] (reaches a_{t-1})
+            BLAS.gemm(.none, .none, m: B, n: H, k: G, a: dgh, lda: G, b: whh, ldb: H, beta: 1, c: dh, ldc: H)
+            if feeding && t > 0 {
+                BLAS.gemm(.none, .none, m: B, n: H, k: G, a: dgx, lda: G, b: wih + E, ldb: I, c: dFeed, ldc: H)
             }
         }
+        // Combine: dW_c += dPreᵀ u over all steps.
+        BLAS.gemm(.transpose, .none, m: H, n: KH, k: N, a: dPre.data, lda: H, b: u.data, ldb: KH,
+                  beta: 1, c: store.grad(combine.weight).data, ldc: KH)
+        // Decoder cell: dW_ih[:, :E] += dGxᵀ emb, dW_ih[:, E:] += dGx[1…]ᵀ a[…T-2], dW_hh += dGhᵀ h_prev,
+        // db_ih += Σ dGx, db_hh += Σ dGh, dEmb = dGx W_ih[:, :E].
+        let gWih = store.grad(w.weightIH).data
+        BLAS.gemm(.transpose, .none, m: G, n: E, k: N, a: dGx, lda: G, b: emb.data, ldb: E, beta: 1, c: gWih, ldc: I)
+        if feeding && T > 1 {
+            BLAS.gemm(.transpose, .none, m: G, n: H, k: N - B, a: dGx + B * G, lda: G, b: att.data, ldb: H,
+                      beta: 1, c: gWih + E, ldc: I)
+        }
+        BLAS.gemm(.transpose, .none, m: G, n: H, k: N, a: dGh, lda: G, b: hs, ldb: H,
+                  beta: 1, c: store.grad(w.weightHH).data, ldc: H)
+        Kernels.sumRows(rows: N, cols: G, dGx, into: store.grad(w.biasIH).data)
+        Kernels.sumRows(rows: N, cols: G, dGh, into: store.grad(w.biasHH).data)
+        let dEmb = ws.tensor(.dEmbedding, [N, E])
+        BLAS.gemm(.none, .none, m: N, n: E, k: G, a: dGx, lda: G, b: wih, ldb: I, c: dEmb.data, ldc: E)
         try decoderEmbedding.backward(store, ids: yIn, dy: dEmb)
-
         // Bridge.
         let dFin = Tensor(zeros: [B, K])
-        func bridgeBackward(_ layer: Linear, _ out: Tensor, _ dOut: Tensor) {
+        func bridgeBackward(_ layer: Linear, _ out: Tensor, _ dOut: UnsafeMutablePointer<Float>) {
             let dPre = Tensor(zeros: [B, H])
-            for i in 0..<B * H { dPre.data[i] = dOut.data[i] * (1 - out.data[i] * out.data[i]) }
+            for i in 0..<B * H { dPre.data[i] = dOut[i] * (1 - out.data[i] * out.data[i]) }
             layer.backward(store, x: enc.pass.fin, dy: dPre, dxInto: dFin, accumulateInput: true)
         }
-        bridgeBackward(bridge, enc.h0, dhNext!)
-        if let bridgeCell, let c0 = enc.c0, let dc = dcNext { bridgeBackward(bridgeCell, c0, dc) }
+        bridgeBackward(bridge, enc.h0, dh)
+        if let bridgeCell, let c0 = enc.c0, let dc { bridgeBackward(bridgeCell, c0, dc) }
 
         // Encoder: keys from attention, fin from the bridge.
         try enc.pass.backward(attention.backwardMemory(store, memory: memory), dFin)
@@ -344,17 +407,13 @@ public final class Seq2Seq {
         }
         let h = state.h.copy(), cell = state.c?.copy()
         decoder.step(store, x, h: h, c: cell, workspace: RecurrentStepWorkspace(config: decoder.config, batch: R))
-        let W = state.sources.map { encoding.lengths[$0] }.max() ?? 0
-        let weights = Tensor(zeros: [R, max(W, 1)])
+        // Every row against its own source's memory, in one call.
+        let (context, weights) = attention.forward(store, query: h.reshaped([R, H]),
+                                                   memories: state.sources.map { encoding.memories[$0] })
         let u = Tensor(zeros: [R, K + H])
         for r in 0..<R {
-            let s = state.sources[r], n = encoding.lengths[s]
-            let q = Tensor(zeros: [1, H])
-            q.data.update(from: h.data + r * H, count: H)
-            let st = attention.forward(store, query: q, memory: encoding.memories[s])
-            (weights.data + r * weights.shape[1]).update(from: st.weights.data, count: n)
-            (u.data + r * (K + H)).update(from: st.context.data, count: K)
-            (u.data + r * (K + H) + K).update(from: q.data, count: H)
+            (u.data + r * (K + H)).update(from: context.data + r * K, count: K)
+            (u.data + r * (K + H) + K).update(from: h.data + r * H, count: H)
         }
         let feed = combine.forward(store, u)
         Kernels.tanh(feed.count, feed.data, feed.data)

@@ -5,7 +5,7 @@ import RecurCore
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure Recur's speed (release build): kernels, RNN layers, frontends.",
-        subcommands: [BenchKernels.self, BenchRNN.self, BenchFrontend.self]
+        subcommands: [BenchKernels.self, BenchRNN.self, BenchFrontend.self, BenchSeq2Seq.self]
     )
 }
 
