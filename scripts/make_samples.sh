@@ -24,34 +24,15 @@ while IFS= read -r line; do
 done < samples/text/en.txt
 ls -l samples/speech samples/text
 
-# A few PNG scenes drawn here with the standard library only (zlib + struct).
+# Spoken digit sequences, what the shipped speech-en model knows.
+espeak-ng -v en-us -s 150 -w samples/speech/digits-1.wav "three one four"
+espeak-ng -v en-gb -s 140 -w samples/speech/digits-2.wav "nine five"
+
+# Three scenes from Recur's own scene generator (a seed never used for training).
+RECUR=${RECUR:-.build/release/recur}
+tmp=$(mktemp -d)
+"$RECUR" data shapes --count 3 --out "$tmp" --seed 2026
 mkdir -p samples/images
-python3 - <<'PY'
-import struct, zlib
-def png(path, w, h, draw):
-    rows = []
-    for y in range(h):
-        row = bytearray([0])
-        for x in range(w):
-            row += bytes(draw(x, y))
-        rows.append(bytes(row))
-    raw = b"".join(rows)
-    def chunk(t, d):
-        c = struct.pack(">I", len(d)) + t + d
-        return c + struct.pack(">I", zlib.crc32(t + d) & 0xffffffff)
-    data = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
-    data += chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b"")
-    open(path, "wb").write(data)
-def scene(shapes, bg):
-    def draw(x, y):
-        for kind, cx, cy, r, col in shapes:
-            if kind == "circle" and (x - cx) ** 2 + (y - cy) ** 2 <= r * r: return col
-            if kind == "square" and abs(x - cx) <= r and abs(y - cy) <= r: return col
-        return bg
-    return draw
-png("samples/images/red-circle-left-of-blue-square.png", 160, 120,
-    scene([("circle", 45, 60, 25, (220, 30, 30)), ("square", 115, 60, 22, (30, 60, 220))], (235, 235, 225)))
-png("samples/images/small-green-square.png", 160, 120,
-    scene([("square", 80, 70, 12, (40, 170, 60))], (200, 215, 235)))
-PY
-ls -l samples/images
+for i in 0 1 2; do cp "$tmp/images/0000$i.png" "samples/images/scene-$((i + 1)).png"; done
+rm -rf "$tmp"
+ls -l samples/images samples/speech
