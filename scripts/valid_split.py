@@ -5,7 +5,7 @@ anchors do. Reproduces Recur's seeded split (ValidationSplit: FNV-1a 64 of
 the key mixed with SplitMix64, `valid_count` lowest keys held out) and its
 length filter (words separated by spaces or tabs).
 
-Usage: python3 scripts/valid_split.py PAIRS.tsv OUTDIR [--count 1000] [--seed 1] [--max-words 10]
+Usage: python3 scripts/valid_split.py PAIRS.tsv OUTDIR [--key en|fr] [--count 1000] [--seed 1] [--max-words 10]
 """
 import argparse
 import os
@@ -37,6 +37,8 @@ p.add_argument("outdir")
 p.add_argument("--count", type=int, default=1000)
 p.add_argument("--seed", type=int, default=1)
 p.add_argument("--max-words", type=int, default=10)
+p.add_argument("--key", choices=["en", "fr"], default="en",
+               help="the side the split keys on: the recipe's source side (en for en-fr, fr for fr-en)")
 a = p.parse_args()
 rows = []
 for line in open(a.pairs, encoding="utf-8"):
@@ -44,15 +46,18 @@ for line in open(a.pairs, encoding="utf-8"):
     en, fr = f[0].strip(" "), f[1].strip(" ")
     if words(en) <= a.max_words and words(fr) <= a.max_words:
         rows.append((en, fr))
-held = set(sorted({en for en, _ in rows}, key=lambda k: (unit(k, a.seed), k))[: a.count])
+side = 0 if a.key == "en" else 1
+held = set(sorted({r[side] for r in rows}, key=lambda k: (unit(k, a.seed), k))[: a.count])
 seen, out = set(), []
-for en, fr in rows:
-    if en in held and en not in seen:
-        seen.add(en)
-        out.append((en, fr))
+for r in rows:
+    if r[side] in held and r[side] not in seen:
+        seen.add(r[side])
+        out.append(r)
 os.makedirs(a.outdir, exist_ok=True)
-with open(os.path.join(a.outdir, "en-fr-valid-1ref.tsv"), "w", encoding="utf-8") as f:
-    f.writelines(f"{en}\t{fr}\n" for en, fr in out)
-with open(os.path.join(a.outdir, "fr-en-valid-1ref.tsv"), "w", encoding="utf-8") as f:
-    f.writelines(f"{fr}\t{en}\n" for en, fr in out)
+name = "en-fr-valid-1ref.tsv" if a.key == "en" else "fr-en-valid-1ref.tsv"
+with open(os.path.join(a.outdir, name), "w", encoding="utf-8") as f:
+    if a.key == "en":
+        f.writelines(f"{en}\t{fr}\n" for en, fr in out)
+    else:
+        f.writelines(f"{fr}\t{en}\n" for en, fr in out)
 print(f"{len(rows)} pairs after the length filter, {len(out)} validation sentences")

@@ -1,0 +1,58 @@
+import Foundation
+import RecurCore
+import RecurTestSupport
+import XCTest
+
+/// Every shipped pipeline on the shipped samples gives the outputs recorded in
+/// `samples/expected/` (made by `make expected` from the shipped models): the
+/// text of each stage for each input, in order. Scores are left out (they
+/// may differ in the last bits between a debug and a release build).
+final class ExpectedSamplesTests: XCTestCase {
+    static func inputs(_ pipeline: String, root: URL) throws -> [String] {
+        func files(_ dir: String, _ prefix: String, _ ext: String) throws -> [String] {
+            try FileManager.default.contentsOfDirectory(atPath: root.appendingPathComponent(dir).path)
+                .filter { $0.hasPrefix(prefix) && $0.hasSuffix(ext) }.sorted().map { root.appendingPathComponent(dir + "/" + $0).path }
+        }
+        // The shipped speech model knows spoken digits: the speech pipelines run on the digit samples (as make demo).
+        if pipeline.hasPrefix("speech-") { return try files("samples/speech", "digits-", ".wav") }
+        if pipeline.hasPrefix("caption") { return try files("samples/images", "", ".png") }
+        if pipeline == "translate-fr-en" { return [root.appendingPathComponent("samples/text/fr.txt").path] }
+        return [root.appendingPathComponent("samples/text/en.txt").path]
+    }
+
+    /// The texts of a record: its history's, oldest first, then its own; and its source file's name.
+    static func texts(_ line: String) throws -> (file: String, texts: [String]) {
+        guard case .object(let o) = try JSONValue.parse(line) else { throw NSError(domain: "not an object", code: 1) }
+        var texts: [String] = []
+        if case .array(let h)? = o["history"] {
+            for item in h { if case .object(let r) = item, case .string(let t)? = r["text"] { texts.append(t) } }
+        }
+        if case .string(let t)? = o["text"] { texts.append(t) }
+        var file = ""
+        if case .object(let s)? = o["source"], case .string(let f)? = s["file"] { file = (f as NSString).lastPathComponent }
+        return (file, texts)
+    }
+
+    func testShippedPipelinesGiveTheExpectedOutputs() throws {
+        let root = RecurBinary.packageRoot
+        let expectedDir = root.appendingPathComponent("samples/expected")
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: expectedDir.path)) ?? [])
+            .filter { $0.hasSuffix(".jsonl") }.sorted()
+        guard !names.isEmpty else { throw XCTSkip("samples/expected/ holds no outputs yet (make expected writes them from the shipped models)") }
+        for name in names {
+            let pipeline = String(name.dropLast(".jsonl".count))
+            let pipelineFile = root.appendingPathComponent("pipelines/\(pipeline).yaml").path
+            let expected = try String(contentsOfFile: expectedDir.appendingPathComponent(name).path, encoding: .utf8)
+                .split(separator: "\n").map(String.init)
+            let r = try RecurBinary.run(["run", pipelineFile, "--jsonl"] + (try Self.inputs(pipeline, root: root)))
+            XCTAssertEqual(r.status, 0, "\(pipeline): \(r.stderr)")
+            let got = r.stdout.split(separator: "\n").map(String.init)
+            XCTAssertEqual(got.count, expected.count, "\(pipeline): \(got.count) records, expected \(expected.count)")
+            for (g, e) in zip(got, expected) {
+                let (gf, gt) = try Self.texts(g), (ef, et) = try Self.texts(e)
+                XCTAssertEqual(gf, ef, "\(pipeline)")
+                XCTAssertEqual(gt, et, "\(pipeline): \(gf)")
+            }
+        }
+    }
+}
