@@ -55,4 +55,35 @@ final class ExpectedSamplesTests: XCTestCase {
             }
         }
     }
+
+    /// `recur transcribe --jsonl | recur translate --jsonl` through a real shell
+    /// pipe gives the same records as the speech-to-french pipeline in one process.
+    func testShellPipeEqualsThePipeline() throws {
+        let root = RecurBinary.packageRoot
+        for m in ["speech-en", "translate-en-fr"] where !FileManager.default.fileExists(atPath: root.appendingPathComponent("models/\(m).safetensors").path) {
+            throw XCTSkip("models/\(m).safetensors is not shipped")
+        }
+        guard let exe = RecurBinary.url?.path else { throw XCTSkip("recur is not built") }
+        let wavs = try Self.inputs("speech-to-french", root: root)
+        let pipeline = try RecurBinary.run(["run", root.appendingPathComponent("pipelines/speech-to-french.yaml").path, "--jsonl"] + wavs)
+        XCTAssertEqual(pipeline.status, 0, pipeline.stderr)
+        let quoted = wavs.map { "'\($0)'" }.joined(separator: " ")
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/sh")
+        p.arguments = ["-c", "'\(exe)' transcribe --jsonl \(quoted) | '\(exe)' translate --jsonl"]
+        p.currentDirectoryURL = root
+        let out = Pipe()
+        p.standardOutput = out
+        try p.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 0)
+        let piped = String(decoding: data, as: UTF8.self).split(separator: "\n").map(String.init)
+        let inProcess = pipeline.stdout.split(separator: "\n").map(String.init)
+        XCTAssertEqual(piped.count, wavs.count)
+        XCTAssertEqual(piped.count, inProcess.count)
+        for (a, b) in zip(piped, inProcess) {
+            XCTAssertEqual(try JSONValue.parse(a), try JSONValue.parse(b), "shell pipe: \(a)\npipeline:   \(b)")
+        }
+    }
 }
