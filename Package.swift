@@ -44,6 +44,7 @@ let package = Package(
         ], swiftSettings: fast),
 
         .target(name: "RecurTestSupport", dependencies: ["RecurCore"], path: "Tests/RecurTestSupport"),
+        .target(name: "RecurModelTestSupport", dependencies: ["RecurModels", "RecurTraining"], path: "Tests/RecurModelTestSupport"),
         .testTarget(name: "RecurCoreTests", dependencies: ["RecurCore", "RecurTestSupport"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "RecurLayersTests", dependencies: ["RecurLayers", "RecurTestSupport"],
@@ -55,7 +56,7 @@ let package = Package(
         .testTarget(name: "RecurTrainingTests", dependencies: ["RecurTraining", "RecurTestSupport"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "RecurDecodingTests", dependencies: ["RecurDecoding", "RecurTestSupport"]),
-        .testTarget(name: "RecurPipelinesTests", dependencies: ["RecurPipelines", "RecurTestSupport", .product(name: "Yams", package: "Yams")]),
-        .testTarget(name: "RecurCLITests", dependencies: ["recur", "RecurTestSupport"]),
+        .testTarget(name: "RecurPipelinesTests", dependencies: ["RecurPipelines", "RecurTestSupport", "RecurModelTestSupport", .product(name: "Yams", package: "Yams")]),
+        .testTarget(name: "RecurCLITests", dependencies: ["recur", "RecurTestSupport", "RecurModelTestSupport"]),
     ]
 )

@@ -5,6 +5,7 @@ import RecurLayers
 import RecurModels
 import RecurTestSupport
 import RecurTraining
+import RecurModelTestSupport
 import XCTest
 
 /// `recur translate`, `transcribe`, `caption`, `generate` and `evaluate` run
@@ -27,7 +28,7 @@ final class DecodeCLITests: XCTestCase {
 
     func testTranslateFileStdinJSONLAndChaining() throws {
         let model = dir + "/t.safetensors"
-        try DecodeTestModels.translate(model)
+        try TinyModels.translate(model)
         let text = "the cat sleeps\n\na dog runs\nthe dog sleeps\n"
         try text.write(toFile: dir + "/in.txt", atomically: true, encoding: .utf8)
         let fromFile = try RecurBinary.run(["translate", "--model", model, "--max-length", "8", dir + "/in.txt"])
@@ -70,7 +71,7 @@ final class DecodeCLITests: XCTestCase {
 
     func testTranslateSubtitlesKeepTheirTimes() throws {
         let model = dir + "/t.safetensors"
-        try DecodeTestModels.translate(model)
+        try TinyModels.translate(model)
         let srt = "1\n00:00:01,500 --> 00:00:03,250\nthe cat sleeps\n\n2\n00:01:02,000 --> 00:01:04,125\na dog runs\n\n"
         try srt.write(toFile: dir + "/talk.srt", atomically: true, encoding: .utf8)
         let r = try RecurBinary.run(["translate", "-m", model, "--max-length", "6", dir + "/talk.srt"])
@@ -95,11 +96,11 @@ final class DecodeCLITests: XCTestCase {
 
     func testTranscribeBatchWithABadFileJobsAndSegments() throws {
         let model = dir + "/s.safetensors"
-        try DecodeTestModels.transcribe(model)
-        try DecodeTestModels.wav(dir + "/a.wav", tones: [0.4])
+        try TinyModels.transcribe(model)
+        try TinyModels.wav(dir + "/a.wav", tones: [0.4])
         try "not audio at all".write(toFile: dir + "/b.wav", atomically: true, encoding: .utf8)
-        try DecodeTestModels.wav(dir + "/c.wav", tones: [0.3, 0.3], frequency: 300)
-        try DecodeTestModels.wav(dir + "/d.wav", tones: [0.8, 0.8, 0.8], frequency: 200)
+        try TinyModels.wav(dir + "/c.wav", tones: [0.3, 0.3], frequency: 300)
+        try TinyModels.wav(dir + "/d.wav", tones: [0.8, 0.8, 0.8], frequency: 200)
         let args = ["transcribe", "-m", model, "--max-length", "5", "--max-segment", "1.25", "--jsonl"]
         let inputs = ["a", "b", "c", "d"].map { dir + "/\($0).wav" }
         let one = try RecurBinary.run(args + inputs)
@@ -121,7 +122,7 @@ final class DecodeCLITests: XCTestCase {
 
         // transcribe --jsonl | translate --jsonl: every segment keeps its source and times exactly.
         let translator = dir + "/t.safetensors"
-        try DecodeTestModels.translate(translator)
+        try TinyModels.translate(translator)
         let chained = try RecurBinary.run(["translate", "-m", translator, "--max-length", "4", "--jsonl"], stdin: one.stdout)
         XCTAssertEqual(chained.status, 0, chained.stderr)
         let out = try records(chained.stdout)
@@ -149,8 +150,8 @@ final class DecodeCLITests: XCTestCase {
         XCTAssertEqual(lines(missing.stderr).count, 1, missing.stderr)
 
         let speech = dir + "/s.safetensors"
-        try DecodeTestModels.transcribe(speech)
-        try DecodeTestModels.png(dir + "/a.png", left: true)
+        try TinyModels.transcribe(speech)
+        try TinyModels.png(dir + "/a.png", left: true)
         let wrong = try RecurBinary.run(["caption", "-m", speech, dir + "/a.png"])
         XCTAssertEqual(wrong.status, 2)
         XCTAssertTrue(wrong.stderr.contains("recur transcribe"), wrong.stderr)
@@ -158,7 +159,7 @@ final class DecodeCLITests: XCTestCase {
 
     func testAttentionPicturesAndCaptions() throws {
         let model = dir + "/t.safetensors"
-        try DecodeTestModels.translate(model)
+        try TinyModels.translate(model)
         let pics = dir + "/att"
         let r = try RecurBinary.run(["translate", "-m", model, "--max-length", "4", "--attention-png", pics], stdin: "the cat sleeps\na dog\n")
         XCTAssertEqual(r.status, 0, r.stderr)
@@ -177,10 +178,10 @@ final class DecodeCLITests: XCTestCase {
         }
 
         let cap = dir + "/c.safetensors"
-        try DecodeTestModels.caption(cap)
+        try TinyModels.caption(cap)
         try FileManager.default.createDirectory(atPath: dir + "/img", withIntermediateDirectories: true)
-        try DecodeTestModels.png(dir + "/img/a.png", left: true)
-        try DecodeTestModels.png(dir + "/img/b.png", left: false, rgb: [20, 20, 200])
+        try TinyModels.png(dir + "/img/a.png", left: true)
+        try TinyModels.png(dir + "/img/b.png", left: false, rgb: [20, 20, 200])
         let c = try RecurBinary.run(["caption", "-m", cap, "--max-length", "4", "--attention-png", dir + "/catt", dir + "/img"])
         XCTAssertEqual(c.status, 0, c.stderr)
         XCTAssertEqual(lines(c.stdout).count, 2)
@@ -189,7 +190,7 @@ final class DecodeCLITests: XCTestCase {
 
     func testGenerateIsSeededAndEvaluateScores() throws {
         let lm = dir + "/g.safetensors"
-        try DecodeTestModels.generate(lm)
+        try TinyModels.generate(lm)
         let args = ["generate", "-m", lm, "--prime", "the", "--length", "10", "--count", "3", "--seed", "5"]
         let a = try RecurBinary.run(args), b = try RecurBinary.run(args)
         XCTAssertEqual(a.status, 0, a.stderr)
@@ -199,7 +200,7 @@ final class DecodeCLITests: XCTestCase {
         XCTAssertNotEqual(a.stdout, c.stdout)
 
         let model = dir + "/t.safetensors"
-        try DecodeTestModels.translate(model)
+        try TinyModels.translate(model)
         try "the cat sleeps\tle chat dort\na dog runs\tun chien court\n".write(toFile: dir + "/test.tsv", atomically: true, encoding: .utf8)
         let e = try RecurBinary.run(["evaluate", "-m", model, "--data", dir + "/test.tsv", "--max-length", "6", "--jsonl"])
         XCTAssertEqual(e.status, 0, e.stderr)
@@ -261,86 +262,5 @@ final class DecodeCLITests: XCTestCase {
         XCTAssertEqual(text.status, 0, text.stderr)
         XCTAssertTrue(text.stdout.contains("\nbleu        0  (nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:"), text.stdout)
         XCTAssertTrue(text.stdout.contains("\nloss        0."), text.stdout)
-    }
-}
-
-/// Tiny randomly initialised models written with `ModelFile.write`, for
-/// end-to-end tests of the decoding commands (their outputs are arbitrary but fixed).
-enum DecodeTestModels {
-    static func vocabulary(_ kind: TokenizerKind, _ texts: [String]) -> Vocabulary {
-        var b = VocabularyBuilder(kind: kind, maxSize: 0, minFrequency: 1)
-        for t in texts { b.add(normalized: t) }
-        return b.build()
-    }
-
-    static let english = ["the cat sleeps", "a dog runs", "the dog sleeps", "a cat runs"]
-    static let french = ["le chat dort", "un chien court", "le chien dort", "un chat court"]
-
-    static func write(_ config: ModelConfig, _ description: ModelDescription, to path: String, seed: UInt64 = 3) throws {
-        let model = try config.makeModel()
-        let store = ParameterStore(model.layout)
-        var rng = RNG(seed: seed)
-        model.initialize(store, rng: &rng)
-        try ModelFile.write(to: path, description: description, store: store)
-    }
-
-    static func translate(_ path: String) throws {
-        let sv = vocabulary(.word, english), tv = vocabulary(.word, french)
-        let config = ModelConfig(seq2seq: Seq2SeqConfig(sourceVocabularySize: sv.count, targetVocabularySize: tv.count,
-                                                        embeddingSize: 6, hiddenSize: 8, cell: .gru, attention: .general))
-        try write(config, ModelDescription(task: .translate, config: config, sourceVocabulary: sv, targetVocabulary: tv,
-                                           normalizer: TextNormalizer(lowercase: true)), to: path)
-    }
-
-    static var audio: AudioConfig {
-        var a = AudioPreset.recur.config(nMels: 20)
-        a.trimSilenceDB = nil
-        return a
-    }
-
-    static func transcribe(_ path: String) throws {
-        let tv = vocabulary(.char, ["yes no stop"])
-        let config = ModelConfig(seq2seq: Seq2SeqConfig(sourceVocabularySize: 1, targetVocabularySize: tv.count, embeddingSize: 6,
-                                                        hiddenSize: 8, encoderLayers: 2, cell: .gru, attention: .general,
-                                                        source: .speech, inputFeatureSize: audio.dimension, pyramidLayers: 1))
-        try write(config, ModelDescription(task: .transcribe, config: config, targetVocabulary: tv,
-                                           normalizer: TextNormalizer(lowercase: true), audio: audio), to: path)
-    }
-
-    static func caption(_ path: String) throws {
-        let tv = vocabulary(.word, ["a red square on the left", "a blue circle on the right"])
-        let config = ModelConfig(seq2seq: Seq2SeqConfig(sourceVocabularySize: 1, targetVocabularySize: tv.count, embeddingSize: 6,
-                                                        hiddenSize: 8, cell: .lstm, attention: .general, source: .image,
-                                                        inputFeatureSize: GridFeatures.dimension))
-        try write(config, ModelDescription(task: .caption, config: config, targetVocabulary: tv,
-                                           normalizer: TextNormalizer(lowercase: true), image: GridFeatureConfig(grid: 2, size: 16)),
-                  to: path)
-    }
-
-    static func generate(_ path: String) throws {
-        let tv = vocabulary(.char, ["hello world, the cat sleeps"])
-        let config = ModelConfig(languageModel: LanguageModelConfig(vocabularySize: tv.count, embeddingSize: 6, hiddenSize: 8))
-        try write(config, ModelDescription(task: .generate, config: config, targetVocabulary: tv,
-                                           normalizer: TextNormalizer()), to: path)
-    }
-
-    /// A mono 16 kHz WAV: tone bursts of `tones` seconds separated by `gap` seconds of silence.
-    static func wav(_ path: String, tones: [Double], gap: Double = 0.3, frequency: Float = 440) throws {
-        let rate = 16000
-        var x: [Float] = []
-        for (k, t) in tones.enumerated() {
-            if k > 0 { x += [Float](repeating: 0, count: Int(gap * Double(rate))) }
-            let n = Int(t * Double(rate))
-            let f = frequency * Float(k + 1)
-            x += (0..<n).map { i in 0.5 * Foundation.sin(2 * Float.pi * f * Float(i) / Float(rate)) }
-        }
-        try AudioFile.write(x, sampleRate: rate, to: path)
-    }
-
-    /// A 16×16 PNG with a coloured square.
-    static func png(_ path: String, left: Bool, rgb: [UInt8] = [220, 30, 30]) throws {
-        var px = [UInt8](repeating: 128, count: 16 * 16 * 3)
-        for y in 4..<12 { for x in (left ? 1..<8 : 8..<15) { for c in 0..<3 { px[(y * 16 + x) * 3 + c] = rgb[c] } } }
-        try PNGWriter.write(path: path, width: 16, height: 16, rgb: px)
     }
 }

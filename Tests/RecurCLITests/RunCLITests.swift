@@ -3,6 +3,7 @@ import RecurCore
 import RecurFrontends
 import RecurModels
 import RecurTestSupport
+import RecurModelTestSupport
 import XCTest
 
 /// `recur run` as built: listing, checking, streaming through a pipe, failures.
@@ -44,12 +45,12 @@ final class RunCLITests: XCTestCase {
 
     /// A two-stage pipeline file over tiny models: en→fr, then fr→en.
     func twoStagePipeline() throws -> String {
-        try DecodeTestModels.translate(dir + "/en-fr.safetensors")
-        let sv = DecodeTestModels.vocabulary(.word, ["le chat dort", "un chien court"])
-        let tv = DecodeTestModels.vocabulary(.word, ["the cat sleeps", "a dog runs"])
+        try TinyModels.translate(dir + "/en-fr.safetensors")
+        let sv = TinyModels.vocabulary(.word, ["le chat dort", "un chien court"])
+        let tv = TinyModels.vocabulary(.word, ["the cat sleeps", "a dog runs"])
         let config = ModelConfig(seq2seq: Seq2SeqConfig(sourceVocabularySize: sv.count, targetVocabularySize: tv.count,
                                                         embeddingSize: 6, hiddenSize: 8, cell: .gru, attention: .general))
-        try DecodeTestModels.write(config, ModelDescription(task: .translate, config: config, sourceVocabulary: sv, targetVocabulary: tv,
+        try TinyModels.write(config, ModelDescription(task: .translate, config: config, sourceVocabulary: sv, targetVocabulary: tv,
                                                             normalizer: TextNormalizer(lowercase: true)),
                                    to: dir + "/fr-en.safetensors", seed: 5)
         let path = dir + "/two.yaml"
@@ -125,12 +126,12 @@ final class RunCLITests: XCTestCase {
     /// Audio and image pipelines: segments keep their times through a
     /// second stage; tokenize and features stages; a missing file fails alone.
     func testMediaPipelinesKeepTimesAndNameFailures() throws {
-        try DecodeTestModels.transcribe(dir + "/s.safetensors")
-        try DecodeTestModels.caption(dir + "/c.safetensors")
-        try DecodeTestModels.translate(dir + "/t.safetensors")
-        try DecodeTestModels.wav(dir + "/long.wav", tones: [1.0, 1.0, 1.0])
-        try DecodeTestModels.wav(dir + "/short.wav", tones: [0.5])
-        try DecodeTestModels.png(dir + "/a.png", left: true)
+        try TinyModels.transcribe(dir + "/s.safetensors")
+        try TinyModels.caption(dir + "/c.safetensors")
+        try TinyModels.translate(dir + "/t.safetensors")
+        try TinyModels.wav(dir + "/long.wav", tones: [1.0, 1.0, 1.0])
+        try TinyModels.wav(dir + "/short.wav", tones: [0.5])
+        try TinyModels.png(dir + "/a.png", left: true)
         try """
             stages:
               - task: transcribe

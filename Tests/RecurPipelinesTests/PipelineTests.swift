@@ -5,6 +5,7 @@ import RecurModels
 import RecurPipelines
 import RecurTestSupport
 import RecurTraining
+import RecurModelTestSupport
 import XCTest
 
 /// Pipeline files: the checks before anything runs (with file, line and
@@ -13,7 +14,7 @@ final class PipelineTests: XCTestCase {
     /// A tiny random translation model whose output bias favours a few
     /// words (so that an untrained model writes words, not only </s>).
     static func translator(_ path: String, from: [String], to: [String], cell: Seq2SeqConfig.Cell, seed: UInt64) throws {
-        let sv = StageTestModels.vocabulary(.word, from), tv = StageTestModels.vocabulary(.word, to)
+        let sv = TinyModels.vocabulary(.word, from), tv = TinyModels.vocabulary(.word, to)
         let config = ModelConfig(seq2seq: Seq2SeqConfig(sourceVocabularySize: sv.count, targetVocabularySize: tv.count,
                                                         embeddingSize: 6, hiddenSize: 8, cell: cell, attention: .general))
         let model = try config.makeModel()
@@ -29,11 +30,11 @@ final class PipelineTests: XCTestCase {
     }
 
     static func englishToFrench(_ path: String) throws {
-        try translator(path, from: StageTestModels.english, to: StageTestModels.french, cell: .gru, seed: 4)
+        try translator(path, from: TinyModels.english, to: TinyModels.french, cell: .gru, seed: 4)
     }
 
     static func frenchToEnglish(_ path: String) throws {
-        try translator(path, from: StageTestModels.french, to: StageTestModels.english, cell: .lstm, seed: 11)
+        try translator(path, from: TinyModels.french, to: TinyModels.english, cell: .lstm, seed: 11)
     }
 
     /// The error `Pipeline.parse` throws for `text`.
@@ -50,7 +51,7 @@ final class PipelineTests: XCTestCase {
     func testMalformedPipelinesGiveFileLineAndColumn() throws {
         let dir = try makeTempDir(self)
         let model = dir + "/en-fr.safetensors"
-        try StageTestModels.translate(model)
+        try TinyModels.translate(model)
         let env = ["RECUR_MODELS": dir]
 
         let task = error("name: x\nstages:\n  - task: transcibe\n")
@@ -69,7 +70,11 @@ final class PipelineTests: XCTestCase {
 
         let missing = error("stages:\n  - task: translate\n    model: en-fr\n  - task: translate\n    model: fr-de\n", env: env)
         XCTAssertTrue(missing.hasPrefix("p.yaml:5:12: stage 2 (translate): no model: fr-de.safetensors was not found in \(dir)"), missing)
+        // The default model is looked up in ./models too, where the shipped one is: look from an empty folder.
+        let here = FileManager.default.currentDirectoryPath
+        XCTAssertTrue(FileManager.default.changeCurrentDirectoryPath(dir))
         let defaulted = error("stages:\n  - task: transcribe\n", env: env)
+        XCTAssertTrue(FileManager.default.changeCurrentDirectoryPath(here))
         XCTAssertTrue(defaulted.hasPrefix("p.yaml:2:11: stage 1 (transcribe): no model: speech-en.safetensors was not found"), defaulted)
         let path = error("stages:\n  - task: translate\n    model: models/none.safetensors\n", file: dir + "/p.yaml")
         XCTAssertTrue(path.hasPrefix(dir + "/p.yaml:3:12: stage 1 (translate): no model file models/none.safetensors (looked for \(dir)/models/none.safetensors"), path)
@@ -84,7 +89,7 @@ final class PipelineTests: XCTestCase {
         XCTAssertTrue(error("").contains("empty"))
 
         // A model made for another task is refused when the stages are built (before any input is read).
-        try StageTestModels.caption(dir + "/c.safetensors")
+        try TinyModels.caption(dir + "/c.safetensors")
         let wrong = try Pipeline.parse("stages:\n  - task: translate\n    model: c\n", file: "p.yaml", environment: env,
                                        executable: "/nonexistent/bin/recur")
         XCTAssertThrowsError(try wrong.build()) { e in

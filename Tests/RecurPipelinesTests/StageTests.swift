@@ -6,13 +6,14 @@ import RecurLayers
 import RecurModels
 @testable import RecurPipelines
 import RecurTraining
+import RecurModelTestSupport
 import XCTest
 
 /// The model stages (translate, transcribe, caption, generate) on tiny models.
 final class StageTests: XCTestCase {
     func testTranslateKeepsSourceTimesAndExtrasAndMovesHistory() throws {
         let dir = try makeTempDir(self)
-        try StageTestModels.translate(dir + "/t.safetensors")
+        try TinyModels.translate(dir + "/t.safetensors")
         let stage = try TranslateStage(runner: ModelRunner(path: dir + "/t.safetensors"),
                                        options: StageOptions(decode: DecodeSettings(beam: 3, nBest: 2)))
         var input = StageRecord(source: StageSource(file: "talk.wav", start: 1.5, end: 2.25), stage: "transcribe", model: "speech-en",
@@ -39,7 +40,7 @@ final class StageTests: XCTestCase {
 
     func testBlankLinesFailuresAndBatchingKeepTheOrder() throws {
         let dir = try makeTempDir(self)
-        try StageTestModels.translate(dir + "/t.safetensors")
+        try TinyModels.translate(dir + "/t.safetensors")
         let stage = try TranslateStage(runner: ModelRunner(path: dir + "/t.safetensors"),
                                        options: StageOptions(decode: DecodeSettings(beam: 2, batchSize: 3)))
         let lines = ["the cat sleeps", "", "a dog runs", "the dog sleeps now", "a cat runs", "the"]
@@ -58,7 +59,7 @@ final class StageTests: XCTestCase {
 
     func testAStageRefusesAModelOfAnotherTask() throws {
         let dir = try makeTempDir(self)
-        try StageTestModels.transcribe(dir + "/s.safetensors")
+        try TinyModels.transcribe(dir + "/s.safetensors")
         let runner = try ModelRunner(path: dir + "/s.safetensors")
         XCTAssertThrowsError(try CaptionStage(runner: runner)) { e in
             XCTAssertTrue("\(e)".contains("recur transcribe"), "\(e)")
@@ -88,8 +89,8 @@ final class StageTests: XCTestCase {
 
     func testTranscribeSplitsALongRecordingWithTimes() throws {
         let dir = try makeTempDir(self)
-        try StageTestModels.transcribe(dir + "/s.safetensors")
-        try StageTestModels.wav(dir + "/long.wav", tones: [0.8, 0.8, 0.8])
+        try TinyModels.transcribe(dir + "/s.safetensors")
+        try TinyModels.wav(dir + "/long.wav", tones: [0.8, 0.8, 0.8])
         var o = StageOptions(decode: DecodeSettings(beam: 1, options: DecodingOptions(maxLength: 5)))
         o.attention = true
         let stage = try TranscribeStage(runner: ModelRunner(path: dir + "/s.safetensors"), options: o, maxSegmentSeconds: 1.25)
@@ -137,8 +138,8 @@ final class StageTests: XCTestCase {
 
     func testCaptionAndGenerate() throws {
         let dir = try makeTempDir(self)
-        try StageTestModels.caption(dir + "/c.safetensors")
-        try StageTestModels.png(dir + "/a.png", left: true)
+        try TinyModels.caption(dir + "/c.safetensors")
+        try TinyModels.png(dir + "/a.png", left: true)
         let stage = try CaptionStage(runner: ModelRunner(path: dir + "/c.safetensors"),
                                      options: StageOptions(decode: DecodeSettings(options: DecodingOptions(maxLength: 6)), attention: true))
         let results = stage.process([.media(dir + "/a.png"), .media(dir + "/missing.png")])
@@ -148,7 +149,7 @@ final class StageTests: XCTestCase {
         XCTAssertNotNil(r.pictures[0])
         XCTAssertThrowsError(try results[1].get()) { e in XCTAssertTrue("\(e)".contains("missing.png"), "\(e)") }
 
-        try StageTestModels.generate(dir + "/g.safetensors")
+        try TinyModels.generate(dir + "/g.safetensors")
         var s = GenerateStage.Sampling()
         s.length = 12
         s.count = 2

@@ -5,18 +5,19 @@ import RecurModels
 import RecurTraining
 
 /// Tiny randomly initialised models written with `ModelFile.write`, for
-/// plumbing tests of the stages (their outputs are arbitrary but fixed).
-enum StageTestModels {
-    static func vocabulary(_ kind: TokenizerKind, _ texts: [String]) -> Vocabulary {
+/// plumbing tests of the stages, the decoding commands and pipelines (their
+/// outputs are arbitrary but fixed). Shared by RecurPipelinesTests and RecurCLITests.
+public enum TinyModels {
+    public static func vocabulary(_ kind: TokenizerKind, _ texts: [String]) -> Vocabulary {
         var b = VocabularyBuilder(kind: kind, maxSize: 0, minFrequency: 1)
         for t in texts { b.add(normalized: t) }
         return b.build()
     }
 
-    static let english = ["the cat sleeps", "a dog runs", "the dog sleeps", "a cat runs"]
-    static let french = ["le chat dort", "un chien court", "le chien dort", "un chat court"]
+    public static let english = ["the cat sleeps", "a dog runs", "the dog sleeps", "a cat runs"]
+    public static let french = ["le chat dort", "un chien court", "le chien dort", "un chat court"]
 
-    static func write(_ config: ModelConfig, _ description: ModelDescription, to path: String, seed: UInt64 = 3) throws {
+    public static func write(_ config: ModelConfig, _ description: ModelDescription, to path: String, seed: UInt64 = 3) throws {
         let model = try config.makeModel()
         let store = ParameterStore(model.layout)
         var rng = RNG(seed: seed)
@@ -24,7 +25,7 @@ enum StageTestModels {
         try ModelFile.write(to: path, description: description, store: store)
     }
 
-    static func translate(_ path: String) throws {
+    public static func translate(_ path: String) throws {
         let sv = vocabulary(.word, english), tv = vocabulary(.word, french)
         let config = ModelConfig(seq2seq: Seq2SeqConfig(sourceVocabularySize: sv.count, targetVocabularySize: tv.count,
                                                         embeddingSize: 6, hiddenSize: 8, cell: .gru, attention: .general))
@@ -32,13 +33,13 @@ enum StageTestModels {
                                            normalizer: TextNormalizer(lowercase: true)), to: path)
     }
 
-    static var audio: AudioConfig {
+    public static var audio: AudioConfig {
         var a = AudioPreset.recur.config(nMels: 20)
         a.trimSilenceDB = nil
         return a
     }
 
-    static func transcribe(_ path: String) throws {
+    public static func transcribe(_ path: String) throws {
         let tv = vocabulary(.char, ["yes no stop"])
         let config = ModelConfig(seq2seq: Seq2SeqConfig(sourceVocabularySize: 1, targetVocabularySize: tv.count, embeddingSize: 6,
                                                         hiddenSize: 8, encoderLayers: 2, cell: .gru, attention: .general,
@@ -47,7 +48,7 @@ enum StageTestModels {
                                            normalizer: TextNormalizer(lowercase: true), audio: audio), to: path)
     }
 
-    static func caption(_ path: String) throws {
+    public static func caption(_ path: String) throws {
         let tv = vocabulary(.word, ["a red square on the left", "a blue circle on the right"])
         let config = ModelConfig(seq2seq: Seq2SeqConfig(sourceVocabularySize: 1, targetVocabularySize: tv.count, embeddingSize: 6,
                                                         hiddenSize: 8, cell: .lstm, attention: .general, source: .image,
@@ -57,7 +58,7 @@ enum StageTestModels {
                   to: path)
     }
 
-    static func generate(_ path: String) throws {
+    public static func generate(_ path: String) throws {
         let tv = vocabulary(.char, ["hello world, the cat sleeps"])
         let config = ModelConfig(languageModel: LanguageModelConfig(vocabularySize: tv.count, embeddingSize: 6, hiddenSize: 8))
         try write(config, ModelDescription(task: .generate, config: config, targetVocabulary: tv,
@@ -65,7 +66,7 @@ enum StageTestModels {
     }
 
     /// A mono 16 kHz WAV: tone bursts of `tones` seconds separated by `gap` seconds of silence.
-    static func wav(_ path: String, tones: [Double], gap: Double = 0.3, frequency: Float = 440) throws {
+    public static func wav(_ path: String, tones: [Double], gap: Double = 0.3, frequency: Float = 440) throws {
         let rate = 16000
         var x: [Float] = []
         for (k, t) in tones.enumerated() {
@@ -78,7 +79,7 @@ enum StageTestModels {
     }
 
     /// A 16×16 PNG with a coloured square.
-    static func png(_ path: String, left: Bool, rgb: [UInt8] = [220, 30, 30]) throws {
+    public static func png(_ path: String, left: Bool, rgb: [UInt8] = [220, 30, 30]) throws {
         var px = [UInt8](repeating: 128, count: 16 * 16 * 3)
         for y in 4..<12 { for x in (left ? 1..<8 : 8..<15) { for c in 0..<3 { px[(y * 16 + x) * 3 + c] = rgb[c] } } }
         try PNGWriter.write(path: path, width: 16, height: 16, rgb: px)
