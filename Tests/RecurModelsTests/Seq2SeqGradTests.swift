@@ -48,23 +48,9 @@ final class Seq2SeqGradTests: XCTestCase {
         @discardableResult
         func checkAll(labelSmoothing: Float = 0, eps: Float = 1e-2, tolerance: Double = 3e-3, file: StaticString = #filePath,
                       line: UInt = #line) throws -> [String] {
-            try gradients(labelSmoothing: labelSmoothing)
-            var worst = 0.0
-            let noise = Double(Float(loss(labelSmoothing: labelSmoothing)).ulp) / Double(eps)
-            for (name, ref) in zip(store.layout.names, store.layout.refs) {
-                let r = gradCheck(name, values: store.value(ref), analytic: store.grad(ref), eps: eps, maxElements: 12) {
-                    loss(labelSmoothing: labelSmoothing)
-                }
-                // Pass on the relative error, or when the worst element differs by
-                // less than two quanta of the central difference of a Float loss
-                // (2 · ulp(L) / 2·eps): the noise floor of the check itself.
-                let absolute = abs(r.worstAnalytic - r.worstNumeric)
-                XCTAssertTrue(r.maxError < tolerance || absolute <= noise, "\(r)", file: file, line: line)
-                worst = max(worst, r.maxError)
-                if r.maxError >= tolerance { print("beyond the relative tolerance: \(r)") }
-            }
-            print("worst relative gradient error: \(worst)")
-            return store.layout.names
+            try checkEveryParameterGradient(store, eps: eps, tolerance: tolerance,
+                                            gradients: { try gradients(labelSmoothing: labelSmoothing) },
+                                            loss: { loss(labelSmoothing: labelSmoothing) }, file: file, line: line)
         }
     }
 
