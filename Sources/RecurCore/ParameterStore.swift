@@ -58,6 +58,16 @@ public final class ParameterStore: @unchecked Sendable {
         moment2 = Tensor(zeros: [layout.totalCount])
     }
 
+    /// A store that shares `other`'s values and optimizer moments but has its own
+    /// gradients (zero): a replica for computing one shard of a batch's gradient.
+    public init(sharingValuesOf other: ParameterStore) {
+        layout = other.layout
+        values = other.values
+        grads = Tensor(zeros: [layout.totalCount])
+        moment1 = other.moment1
+        moment2 = other.moment2
+    }
+
     public func value(_ p: ParameterRef) -> Tensor { view(values, p) }
     public func grad(_ p: ParameterRef) -> Tensor { view(grads, p) }
 

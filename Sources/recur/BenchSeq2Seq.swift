@@ -70,6 +70,8 @@ struct BenchSeq2Seq: ParsableCommand {
         }
 
         var adam = Adam(learningRate: 1e-3)
+        // One shard of each batch per thread (as `recur train` does).
+        let parallel = DataParallel(layout: model.layout, ways: Threads.count)
         var order = Array(0..<pairs)
         var lastLoss = 0.0
         var failure: Error?
@@ -79,10 +81,10 @@ struct BenchSeq2Seq: ParsableCommand {
             var start = 0
             while start < pairs {
                 let idx = order[start..<min(start + batch, pairs)]
-                store.zeroGrads()
                 do {
-                    let l = try model.trainStep(store, sources: idx.map { sources[$0] }, targets: idx.map { targets[$0] },
-                                                training: true, rng: &rng)
+                    let l = try parallel.loss(model, store, sources: .tokens(idx.map { sources[$0] }),
+                                              targets: idx.map { targets[$0] }, training: true, labelSmoothing: 0,
+                                              backward: true, rng: &rng)
                     total += Double(l.loss)
                 } catch {
                     failure = error

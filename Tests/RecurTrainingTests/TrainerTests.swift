@@ -263,6 +263,10 @@ final class TrainerTests: XCTestCase {
     }
 
     func testDivergenceGuardRollsBackAndHalvesTheRate() throws {
+        // One thread: the faulty model counts its calls, one per step (two threads would cut each batch in two).
+        let threads = Threads.count
+        Threads.set(1)
+        defer { Threads.set(threads) }
         let data = CopyData(count: 20, seed: 4)
         let model = Faulty(try makeModel())
         model.nanLossAt = [8]

@@ -4,7 +4,8 @@
 //   batch ← BatchStream (BucketBatcher from the seed and the epoch, the cursor
 //           saved in the state); sources and targets from the data, which may
 //           draw augmentation from the training RNG
-//   zero grads → model.loss(training: true, backward: true, rng: training RNG)
+//   gradients ← model.loss(training: true, backward: true, rng: training RNG),
+//           the batch cut into one shard per thread (DataParallel)
 //   divergence guard: a non-finite loss or gradient norm rolls back (below)
 //   clip the global gradient norm → learning rate from the schedule → optimizer step
 // then, as due: a log line (and a JSON line), validation (every
@@ -252,6 +253,8 @@ public final class Trainer {
     private let progressSink: (String) -> Void
     private let clock: () -> Double
     private var optimizer: any Optimizer
+    /// Batches cut into one shard per thread (made when `run` starts, from `Threads.count`).
+    private var parallel: DataParallel?
     private let batcher: BucketBatcher
     private var stream: BatchStream
     private let style: ProgressStyle
@@ -360,13 +363,13 @@ public final class Trainer {
              ? "training on \(data.count) examples, \(stream.batchesInEpoch) batches in epoch 1, \(store.parameterCount) parameters"
              : "resuming at step \(state.step) (epoch \(String(format: "%.2f", fractionalEpoch())), data position \(state.cursor))")
         takeSnapshot()
+        if parallel?.ways != Threads.count { parallel = DataParallel(layout: store.layout, ways: Threads.count) }
 
         var stop = limitReached()
         while stop == nil {
             let batch = stream.next()
             let (sources, targets) = try data.batch(batch.indices, rng: &state.rng)
-            store.zeroGrads()
-            let l = try model.loss(store, sources: sources, targets: targets, training: true,
+            let l = try parallel!.loss(model, store, sources: sources, targets: targets, training: true,
                                    labelSmoothing: Float(options.labelSmoothing), backward: true, rng: &state.rng)
             let norm = options.clip > 0 ? GradientClipping.clipGlobalNorm(store, maxNorm: Float(options.clip)) : store.gradNorm()
             guard l.loss.isFinite && norm.isFinite else {
