@@ -41,6 +41,11 @@ public struct TaskDataSpec: Sendable {
     /// Keep at most this many training examples (after filtering and the split).
     public var limit: Int?
     public var seed: UInt64 = 1
+    /// transcribe: speed perturbation factors (Kaldi's [0.9, 1.0, 1.1]; the
+    /// recipe's `frontend.speed_perturb`). Each training file's features are
+    /// computed once per factor, validation files' only unperturbed; each
+    /// training batch draws one factor per example. nil: no perturbation.
+    public var speedFactors: [Double]?
 
     public init(task: ModelTask, train: [String], format: Format) {
         self.task = task
@@ -63,25 +68,50 @@ public struct VocabularySpec: Sendable, Equatable {
 
 /// Training examples ready for a model: prepared sources and target ids.
 public final class ExampleData: @unchecked Sendable {
+    /// The unperturbed sources (speed factor 1.0).
     public let sources: [PreparedSource]
     public let targets: [[Int]]
     /// SpecAugment on speech frames at batch time (training only).
     public var specAugment: SpecAugment.Options?
+    /// Speed perturbation: the factors, and each example's source at each of
+    /// them (`alternatives[i][k]` is example i at `speedFactors[k]`; a 1.0
+    /// entry shares `sources[i]`). Both empty when off.
+    public let speedFactors: [Double]
+    public let alternatives: [[PreparedSource]]
 
-    public init(sources: [PreparedSource], targets: [[Int]], specAugment: SpecAugment.Options? = nil) {
+    public init(sources: [PreparedSource], targets: [[Int]], specAugment: SpecAugment.Options? = nil,
+                speedFactors: [Double] = [], alternatives: [[PreparedSource]] = []) {
         precondition(sources.count == targets.count)
+        precondition(alternatives.isEmpty ? speedFactors.isEmpty
+                     : !speedFactors.isEmpty && alternatives.count == sources.count
+                       && alternatives.allSatisfy { $0.count == speedFactors.count },
+                     "one alternative per example and speed factor")
         self.sources = sources
         self.targets = targets
         self.specAugment = specAugment
+        self.speedFactors = speedFactors
+        self.alternatives = alternatives
     }
 
     public var count: Int { sources.count }
 
+    /// Lengths for bucketing and the token budget: the unperturbed source's
+    /// (a 0.9 speed draw makes about 11% more frames than counted).
     public func lengths(_ i: Int) -> Lengths { Lengths(source: sources[i].length, target: targets[i].count + 1) }
 
-    /// The batch of `indices`; draws SpecAugment masks from `rng` when enabled.
+    /// The batch of `indices`. With speed perturbation on, first draws one
+    /// factor per example from `rng` (uniformly, in `indices` order); then,
+    /// when enabled, SpecAugment masks, also in `indices` order. The draws
+    /// depend only on `rng` and `indices`, so a resumed run repeats them.
     public func batch(_ indices: [Int], rng: inout RNG) throws -> (sources: SourceBatch, targets: [[Int]]) {
-        var picked = indices.map { sources[$0] }
+        var picked: [PreparedSource]
+        if alternatives.isEmpty {
+            picked = indices.map { sources[$0] }
+        } else {
+            picked = []
+            picked.reserveCapacity(indices.count)
+            for i in indices { picked.append(alternatives[i][rng.int(below: speedFactors.count)]) }
+        }
         if let o = specAugment {
             picked = picked.map { s in
                 guard case .features(let f) = s else { return s }
@@ -143,6 +173,7 @@ public enum TaskPreparation {
         var report: [String] = []
         func note(_ s: String) { report.append(s); log(s) }
         let normalizer = TextNormalizer(form: .nfc, lowercase: lowercase)
+        if let factors = spec.speedFactors { try checkSpeedFactors(factors, task: spec.task) }
 
         // 1. Read.
         var examples: [Example] = []
@@ -210,6 +241,22 @@ public enum TaskPreparation {
             features = try prepareMedia(media, io: io)
             note(String(format: "computed features of %d files in %.1f s", media.count, Date().timeIntervalSince(started)))
         }
+        // Speed perturbation: each training file once more per factor other than 1.0 (validation files never).
+        var perturbed: [String: [PreparedSource]] = [:]
+        let speedFactors = spec.speedFactors ?? []
+        if let factors = spec.speedFactors {
+            let started = Date()
+            let trainMedia = Array(Set(train.map(\.source))).sorted()
+            let others = Array(Set(factors.filter { $0 != 1 })).sorted()
+            let computed = try prepareSpeeds(trainMedia, factors: others, io: io)
+            for path in trainMedia {
+                perturbed[path] = factors.map { f in f == 1 ? features[path]! : computed[path]![others.firstIndex(of: f)!] }
+            }
+            let sets = trainMedia.count * (others.count + (factors.contains(1) ? 1 : 0))
+            note("speed perturbation (\(factors.map { String($0) }.joined(separator: ", "))): \(sets) feature sets of "
+                 + "\(trainMedia.count) training files, \(trainMedia.count * others.count) of them perturbed, computed in "
+                 + String(format: "%.1f s", Date().timeIntervalSince(started)))
+        }
         func source(_ e: Example) throws -> PreparedSource {
             switch spec.task.source {
             case .speech, .image: return features[e.source]!
@@ -218,7 +265,9 @@ public enum TaskPreparation {
                 do { return try io.prepare(e.source) } catch { throw RecurError(.value, "\(e.file):\(e.line): \(error)") }
             }
         }
-        let trainData = ExampleData(sources: try train.map(source), targets: train.map { io.targetIds($0.target) })
+        let trainData = ExampleData(sources: try train.map(source), targets: train.map { io.targetIds($0.target) },
+                                    speedFactors: speedFactors,
+                                    alternatives: speedFactors.isEmpty ? [] : train.map { perturbed[$0.source]! })
 
         // Validation: group captions of one image (or identical sources) into one example with all references.
         var order: [String] = [], refs: [String: [String]] = [:], first: [String: Example] = [:]
@@ -269,6 +318,56 @@ public enum TaskPreparation {
         default:
             throw RecurError(.usage, "unknown validation key \(spec.validKey); known: id, source, target, speaker, voice")
         }
+    }
+
+    /// Refuses speed factors that make no sense, naming the recipe field
+    /// `frontend.speed_perturb` (and `file`, the recipe, when given).
+    public static func checkSpeedFactors(_ factors: [Double], task: ModelTask, file: String? = nil) throws {
+        let field = "frontend.speed_perturb"
+        guard task == .transcribe else {
+            throw RecurError(.value, "\(field): speed perturbation is for task transcribe, not \(task.rawValue); remove it", file: file)
+        }
+        guard !factors.isEmpty else {
+            throw RecurError(.value, "\(field): an empty list; give factors such as [0.9, 1.0, 1.1], or null for none", file: file)
+        }
+        // The resampler takes factors in (0.25, 4); above 2 the audio is mostly gone.
+        for f in factors where !(f > 0.25 && f <= 2) {
+            throw RecurError(.value, "\(field): factor \(f) is outside (0.25, 2]; Kaldi uses [0.9, 1.0, 1.1]", file: file)
+        }
+    }
+
+    /// Speed-perturbed features of audio files, on all threads: for each path,
+    /// its features at each of `factors` (the samples read once at the
+    /// frontend's rate, played `factor` times faster, then featurized).
+    static func prepareSpeeds(_ paths: [String], factors: [Double], io: TaskIO) throws -> [String: [PreparedSource]] {
+        let n = paths.count, k = factors.count
+        guard n > 0, k > 0 else { return Dictionary(uniqueKeysWithValues: paths.map { ($0, []) }) }
+        guard let audio = io.audio else { throw RecurError(.value, "speed perturbation needs an audio frontend") }
+        let rate = audio.config.sampleRate
+        let results = UnsafeMutablePointer<PreparedSource>.allocate(capacity: n * k)
+        results.initialize(repeating: .none, count: n * k)
+        defer { results.deinitialize(count: n * k); results.deallocate() }
+        let errors = ErrorBox()
+        parallelFor(n) { range in
+            for i in range {
+                do {
+                    let x = try AudioFile.read(paths[i], sampleRate: rate)
+                    for (j, f) in factors.enumerated() {
+                        let y: Tensor
+                        do { y = try Resampler.speed(x, factor: f, sampleRate: rate) } catch let e as RecurError { throw e.naming(paths[i]) }
+                        let features = audio.compute(y)
+                        guard features.shape[0] >= 1 else {
+                            throw RecurError(.format, "too short to make one frame at speed \(f)", file: paths[i])
+                        }
+                        results[i * k + j] = .features(features)
+                    }
+                } catch { errors.set(error) }
+            }
+        }
+        if let e = errors.error { throw e }
+        var out: [String: [PreparedSource]] = [:]
+        for i in 0..<n { out[paths[i]] = Array(UnsafeBufferPointer(start: results + i * k, count: k)) }
+        return out
     }
 
     /// Features of media files, computed on all threads; a bad file is an error naming it.

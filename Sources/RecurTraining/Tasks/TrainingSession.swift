@@ -54,6 +54,8 @@ public final class TrainingSession {
             o.maxTimeWidth = 10
             task.train.specAugment = o
         }
+        // Speed perturbation (frontend.speed_perturb) came in through the data spec: its
+        // feature sets were computed (and logged) by the preparation above.
 
         // The model.
         let config = try Self.modelConfig(recipe, task: task, audio: audio)
@@ -149,6 +151,15 @@ public final class TrainingSession {
         return c
     }
 
+    /// `frontend.speed_perturb`, checked (transcribe only; factors in (0.25, 2]).
+    /// Its features are made at preparation time (`TaskDataSpec.speedFactors`),
+    /// the per-example draw at batch time, before SpecAugment's.
+    static func speedFactors(_ recipe: Recipe) throws -> [Double]? {
+        guard let factors = recipe.frontend.speedPerturb else { return nil }
+        try TaskPreparation.checkSpeedFactors(factors, task: recipe.task, file: recipe.file)
+        return factors
+    }
+
     static func vocabularySpec(_ v: Recipe.VocabularySpec) -> VocabularySpec {
         let kind: TokenizerKind
         switch v.kind {
@@ -194,6 +205,7 @@ public final class TrainingSession {
         spec.maxTargetWords = d.maxTargetWords
         spec.limit = d.limit
         spec.seed = recipe.seed
+        spec.speedFactors = try speedFactors(recipe)
         return spec
     }
 
