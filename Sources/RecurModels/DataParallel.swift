@@ -59,14 +59,17 @@ public final class DataParallel: @unchecked Sendable {
 
     /// The model's teacher-forced loss of a batch, computed in shards on `ways` threads; with
     /// `backward`, `store.grads` is SET to the batch's gradient (whatever it held before).
+    /// `scheduledSampling`: the rate passed to every shard (see `SequenceModel.loss`; 0: teacher forcing).
     public func loss(_ model: any SequenceModel, _ store: ParameterStore, sources: SourceBatch, targets: [[Int]],
-                     training: Bool, labelSmoothing: Float, backward: Bool, rng: inout RNG) throws -> ModelLoss {
+                     training: Bool, labelSmoothing: Float, scheduledSampling: Float = 0, backward: Bool,
+                     rng: inout RNG) throws -> ModelLoss {
         let costs = (0..<targets.count).map { targets[$0].count + 1 + sources.length(of: $0) }
         let ranges = Self.shards(costs: costs, ways: ways)
         if backward { store.zeroGrads() }
         guard ranges.count > 1 else {
             return try model.loss(store, sources: sources, targets: targets, training: training,
-                                  labelSmoothing: labelSmoothing, backward: backward, rng: &rng)
+                                  labelSmoothing: labelSmoothing, scheduledSampling: scheduledSampling,
+                                  backward: backward, rng: &rng)
         }
         guard store.layout == layout else {
             throw RecurError(.shape, "data parallel: the store's layout is not the one this was made for")
@@ -91,7 +94,8 @@ public final class DataParallel: @unchecked Sendable {
                     let r = ranges[i]
                     results[i] = Result {
                         try model.loss(stores[i], sources: sources.slice(r), targets: Array(targets[r]), training: training,
-                                       labelSmoothing: labelSmoothing, backward: backward, rng: &rngs[i])
+                                       labelSmoothing: labelSmoothing, scheduledSampling: scheduledSampling,
+                                       backward: backward, rng: &rngs[i])
                     }
                 }
             }

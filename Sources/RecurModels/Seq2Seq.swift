@@ -29,6 +29,15 @@ import RecurLayers
 //             the biases and the embedding gradient as GEMMs over all N rows.
 //   buffers:  a Seq2SeqWorkspace per concurrent caller, kept by the model and grown to
 //             the largest batch seen (no large allocation or zero-filling per batch).
+//   scheduled sampling (Bengio et al. 2015; training with rate p > 0 only): the dropout mask
+//             is drawn before the step loop (the same draws as without sampling), the
+//             output projection runs per step into the same logits rows, and before step
+//             t ≥ 1 each row b draws u ~ U[0, 1) (t-major, b-minor, padding rows included);
+//             where u < p and t ≤ len_b, the input token is argmax logits_{t-1}[b] (a
+//             constant: no gradient through the argmax) in place of y_{t-1}, its embedding
+//             row and its gx row are recomputed, and yIn records it (the embedding
+//             gradient goes to the token fed). The loss and the backward are unchanged.
+//             With p = 0 none of this runs.
 //
 // Parameter names (PyTorch style): encoder.embedding.weight, encoder.rnn.weight_ih_l0… (text),
 // encoder.layers.<l>.weight_ih_l0… (speech), encoder.projection.weight/bias [+ encoder.rnn.…] (image),
@@ -175,23 +184,32 @@ public final class Seq2Seq {
     /// Teacher-forced loss of a batch; with `backward`, every parameter
     /// gradient is ADDED to `store.grad` (zero them first). `sources` and
     /// `targets` are token ids without BOS/EOS; each source has ≥ 1 token.
-    /// Dropout is drawn from `rng` when `training`.
+    /// Dropout is drawn from `rng` when `training`. `scheduledSampling` p in
+    /// [0, 1] (used only when `training`): each decoder input after the first is,
+    /// with probability p, the model's own argmax prediction of the previous
+    /// step instead of the reference (scheduled sampling, Bengio et al. 2015;
+    /// see the file comment); 0 is plain teacher forcing.
     public func trainStep(_ store: ParameterStore, sources: [[Int]], targets: [[Int]], training: Bool = true,
-                          labelSmoothing: Float = 0, backward: Bool = true, rng: inout RNG) throws -> Seq2SeqLoss {
+                          labelSmoothing: Float = 0, scheduledSampling: Float = 0, backward: Bool = true,
+                          rng: inout RNG) throws -> Seq2SeqLoss {
         try trainStep(store, sources: .tokens(sources), targets: targets, training: training,
-                      labelSmoothing: labelSmoothing, backward: backward, rng: &rng)
+                      labelSmoothing: labelSmoothing, scheduledSampling: scheduledSampling, backward: backward, rng: &rng)
     }
 
     /// `trainStep` for any kind of source (tokens, speech frames, image cells).
     public func trainStep(_ store: ParameterStore, sources: SourceBatch, targets: [[Int]], training: Bool = true,
-                          labelSmoothing: Float = 0, backward: Bool = true, rng: inout RNG) throws -> Seq2SeqLoss {
+                          labelSmoothing: Float = 0, scheduledSampling: Float = 0, backward: Bool = true,
+                          rng: inout RNG) throws -> Seq2SeqLoss {
         guard sources.count == targets.count else {
             throw RecurError(.shape, "seq2seq: \(sources.count) sources but \(targets.count) targets")
+        }
+        guard scheduledSampling >= 0 && scheduledSampling <= 1 else {
+            throw RecurError(.value, "seq2seq: scheduled sampling rate \(scheduledSampling) outside [0, 1]")
         }
         try checkTokens(targets, vocabulary: config.targetVocabularySize, what: "target", allowEmpty: true)
         return try workspaces.with { ws in
             try trainStep(store, sources: sources, targets: targets, training: training, labelSmoothing: labelSmoothing,
-                          backward: backward, rng: &rng, workspace: ws)
+                          sampling: training ? scheduledSampling : 0, backward: backward, rng: &rng, workspace: ws)
         }
     }
 
@@ -199,8 +217,9 @@ public final class Seq2Seq {
     ///   emb (N, E), gx (N, G) the decoder cell's input pre-activations, then its activated gates,
     ///   hs (T+1, B, H) h_{-1}…h_{T-1} (hs[0] = the bridge's h0), cs likewise (LSTM), extra (N, H),
     ///   att (N, H) a_t, u (N, K+H) [context_t; h_t], logits (N, V) (dlogits in place).
+    /// `sampling`: the scheduled-sampling rate p (0 when not training: plain teacher forcing).
     private func trainStep(_ store: ParameterStore, sources: SourceBatch, targets: [[Int]], training: Bool,
-                           labelSmoothing: Float, backward: Bool, rng: inout RNG,
+                           labelSmoothing: Float, sampling: Float, backward: Bool, rng: inout RNG,
                            workspace ws: Seq2SeqWorkspace) throws -> Seq2SeqLoss {
         let c = config, E = c.embeddingSize, H = c.hiddenSize, V = c.targetVocabularySize
         let K = c.encoderOutputSize, feeding = c.inputFeeding, I = E + (feeding ? H : 0)
@@ -237,8 +256,18 @@ public final class Seq2Seq {
         let u = ws.tensor(.combined, [N, KH])
         var steps: [AttentionStep] = []
         steps.reserveCapacity(T)
+        let dropout = Dropout(p: c.dropout)
+        let logits = ws.tensor(.logits, [N, V])
+        // Scheduled sampling: the dropout mask now (the draws it makes after the loop otherwise),
+        // and the dropped-out a_t per step, so that each step's logits exist before the next step.
+        let sampledMask = sampling > 0 && dropout.isActive(training: training) ? dropout.makeMask([N, H], rng: &rng) : nil
+        let sampledAttOut = sampling > 0 && sampledMask != nil ? Tensor(zeros: [N, H]) : att
         for t in 0..<T {
             let g = gx + t * B * G, hPrev = hs + t * B * H, hNew = hs + (t + 1) * B * H
+            if sampling > 0 && t > 0 {
+                feedPredictions(store, step: t, batch: B, rate: sampling, targets: targets, logits: logits,
+                                yIn: &yIn, emb: emb, gx: g, rng: &rng)
+            }
             // x_t W_ihᵀ += a_{t-1} W_ih[:, E:]ᵀ (input feeding; a_{-1} = 0)
             if feeding && t > 0 {
                 BLAS.gemm(.none, .transpose, m: B, n: G, k: H, a: att.data + (t - 1) * B * H, lda: H, b: wih + E, ldb: I,
@@ -260,16 +289,22 @@ public final class Seq2Seq {
             combine.forward(store, ut, into: at)
             Kernels.tanh(at.count, at.data, at.data)
             steps.append(step)
+            if sampling > 0 {
+                project(store, rows: t * B ..< (t + 1) * B, att: att, mask: sampledMask, attOut: sampledAttOut, logits: logits)
+            }
         }
 
-        // Output projection and loss (dlogits overwrite the logits).
-        let dropout = Dropout(p: c.dropout)
-        let (attOut, mask) = dropout.forward(att, training: training, rng: &rng)
-        let logits = ws.tensor(.logits, [N, V])
+        // Output projection (done per step above with scheduled sampling) and loss (dlogits overwrite the logits).
         let wOut = store.value(outputWeight)
-        BLAS.gemm(.none, .transpose, m: N, n: V, k: H, a: attOut.data, lda: H, b: wOut.data, ldb: H,
-                  c: logits.data, ldc: V)
-        Kernels.addRowVector(rows: N, cols: V, store.value(outputBias).data, logits.data)
+        let attOut: Tensor, mask: Tensor?
+        if sampling > 0 {
+            (attOut, mask) = (sampledAttOut, sampledMask)
+        } else {
+            (attOut, mask) = dropout.forward(att, training: training, rng: &rng)
+            BLAS.gemm(.none, .transpose, m: N, n: V, k: H, a: attOut.data, lda: H, b: wOut.data, ldb: H,
+                      c: logits.data, ldc: V)
+            Kernels.addRowVector(rows: N, cols: V, store.value(outputBias).data, logits.data)
+        }
         let ce = SoftmaxCrossEntropy(ignoreIndex: c.pad, labelSmoothing: labelSmoothing, reduction: .mean)
         let result = try ce.compute(logits, targets: yOut, dlogitsInto: backward ? logits : nil)
         let loss = Seq2SeqLoss(loss: result.loss, tokens: result.count, negativeLogLikelihood: result.negativeLogLikelihood)
@@ -353,6 +388,44 @@ public final class Seq2Seq {
         // Encoder: keys from attention, fin from the bridge.
         try enc.pass.backward(attention.backwardMemory(store, memory: memory), dFin)
         return loss
+    }
+
+    /// Scheduled sampling, before decoder step t ≥ 1: row b draws u ~ U[0, 1) (every row, in order);
+    /// where u < rate and step t is inside the target (t ≤ len_b), the input is argmax logits_{t-1}[b]
+    /// instead of the reference. A changed input gets its embedding row in `emb` (N, E), its
+    /// pre-activations in `gx` (the step's (B, G) rows: emb_row · W_ih[:, :E]ᵀ) and its id in `yIn`.
+    private func feedPredictions(_ store: ParameterStore, step t: Int, batch B: Int, rate: Float, targets: [[Int]],
+                                 logits: Tensor, yIn: inout [Int], emb: Tensor, gx: UnsafeMutablePointer<Float>,
+                                 rng: inout RNG) {
+        let E = config.embeddingSize, V = config.targetVocabularySize, G = decoder.config.kind.gates * config.hiddenSize
+        let I = decoder.config.inputSize
+        let table = store.value(decoderEmbedding.weight).data, wih = store.value(decoder.weights[0].weightIH).data
+        for b in 0..<B {
+            let draw = rng.uniform()
+            guard draw < rate && t <= targets[b].count else { continue }
+            // argmax over the previous step's logits (the first of equal maxima)
+            let row = logits.data + ((t - 1) * B + b) * V
+            var best = 0
+            for v in 1..<V where row[v] > row[best] { best = v }
+            let n = t * B + b
+            guard best != yIn[n] else { continue }
+            yIn[n] = best
+            (emb.data + n * E).update(from: table + best * E, count: E)
+            // gx row (1, G) = emb row (1, E) · W_ih[:, :E]ᵀ
+            BLAS.gemm(.none, .transpose, m: 1, n: G, k: E, a: emb.data + n * E, lda: E, b: wih, ldb: I,
+                      c: gx + b * G, ldc: G)
+        }
+    }
+
+    /// The output projection of some rows (scheduled sampling's per-step logits):
+    /// attOut = att ⊙ mask (att itself without a mask), logits = attOut W_outᵀ + b_out.
+    private func project(_ store: ParameterStore, rows: Range<Int>, att: Tensor, mask: Tensor?, attOut: Tensor,
+                         logits: Tensor) {
+        let H = config.hiddenSize, V = config.targetVocabularySize, n = rows.count
+        let x = attOut.data + rows.lowerBound * H, y = logits.data + rows.lowerBound * V
+        if let mask { Kernels.mul(n * H, att.data + rows.lowerBound * H, mask.data + rows.lowerBound * H, x) }
+        BLAS.gemm(.none, .transpose, m: n, n: V, k: H, a: x, lda: H, b: store.value(outputWeight).data, ldb: H, c: y, ldc: V)
+        Kernels.addRowVector(rows: n, cols: V, store.value(outputBias).data, y)
     }
 
     // MARK: - decoding
@@ -445,5 +518,12 @@ extension Seq2Seq: SequenceModel {
                      labelSmoothing: Float, backward: Bool, rng: inout RNG) throws -> ModelLoss {
         try trainStep(store, sources: sources, targets: targets, training: training, labelSmoothing: labelSmoothing,
                              backward: backward, rng: &rng)
+    }
+
+    /// The loss with scheduled sampling at `scheduledSampling` (see `trainStep`).
+    public func loss(_ store: ParameterStore, sources: SourceBatch, targets: [[Int]], training: Bool,
+                     labelSmoothing: Float, scheduledSampling: Float, backward: Bool, rng: inout RNG) throws -> ModelLoss {
+        try trainStep(store, sources: sources, targets: targets, training: training, labelSmoothing: labelSmoothing,
+                      scheduledSampling: scheduledSampling, backward: backward, rng: &rng)
     }
 }

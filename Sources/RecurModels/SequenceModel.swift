@@ -48,4 +48,22 @@ public protocol SequenceModel: AnyObject {
     /// classifier: one class id). Dropout draws from `rng` when `training`.
     func loss(_ store: ParameterStore, sources: SourceBatch, targets: [[Int]], training: Bool,
               labelSmoothing: Float, backward: Bool, rng: inout RNG) throws -> ModelLoss
+    /// `loss` with scheduled sampling (Bengio et al. 2015) at rate `scheduledSampling` in [0, 1]:
+    /// with that probability a decoder input is the model's previous prediction instead of the
+    /// reference (training only). A rate of 0 is exactly `loss`. The default implementation
+    /// (models without a decoder fed with targets) throws for a rate > 0.
+    func loss(_ store: ParameterStore, sources: SourceBatch, targets: [[Int]], training: Bool,
+              labelSmoothing: Float, scheduledSampling: Float, backward: Bool, rng: inout RNG) throws -> ModelLoss
+}
+
+extension SequenceModel {
+    public func loss(_ store: ParameterStore, sources: SourceBatch, targets: [[Int]], training: Bool,
+                     labelSmoothing: Float, scheduledSampling: Float, backward: Bool, rng: inout RNG) throws -> ModelLoss {
+        guard scheduledSampling == 0 else {
+            throw RecurError(.value, "scheduled sampling (rate \(scheduledSampling)) is supported by the encoder-decoder "
+                             + "(Seq2Seq) only, not by \(type(of: self)); set training.scheduled_sampling to 0")
+        }
+        return try loss(store, sources: sources, targets: targets, training: training, labelSmoothing: labelSmoothing,
+                        backward: backward, rng: &rng)
+    }
 }

@@ -94,12 +94,16 @@ public struct Recipe: Codable, Equatable, Sendable {
         public var maxTargetWords: Int?
         /// Read at most this many training examples.
         public var limit: Int?
+        /// Text sources: the probability that a training source ending in `.`, `!`, `?`
+        /// or `…` is given without it in a batch (users often type none).
+        public var dropFinalPunctuation: Double
 
         enum CodingKeys: String, CodingKey, CaseIterable {
             case root, train, trainTarget = "train_target", format, hasHeader = "has_header"
             case sourceColumn = "source_column", targetColumn = "target_column"
             case valid, validTarget = "valid_target", validFraction = "valid_fraction", validCount = "valid_count"
             case validKey = "valid_key", maxSourceWords = "max_source_words", maxTargetWords = "max_target_words", limit
+            case dropFinalPunctuation = "drop_final_punctuation"
         }
 
         /// `path` under `root` (unchanged when absolute or when there is no root).
@@ -159,7 +163,9 @@ public struct Recipe: Codable, Equatable, Sendable {
         public var image: ImageSection
         /// SpecAugment masks on training features.
         public var specAugment: Bool
-        /// Speed factors drawn per training utterance (for example [0.9, 1.0, 1.1]).
+        /// Speed factors drawn per training utterance (for example [0.9, 1.0, 1.1]);
+        /// transcribe only, each in (0.25, 2]. Every training file's features are
+        /// computed once per factor before training (validation: unperturbed).
         public var speedPerturb: [Double]?
 
         enum CodingKeys: String, CodingKey, CaseIterable {
@@ -249,6 +255,11 @@ public struct Recipe: Codable, Equatable, Sendable {
         /// Global gradient-norm clip (0: none).
         public var clip: Double
         public var labelSmoothing: Double
+        /// Scheduled sampling's final rate in [0, 1) (encoder-decoder tasks only): the probability
+        /// that a decoder input is the model's previous prediction instead of the reference (0: teacher forcing).
+        public var scheduledSampling: Double
+        /// Steps over which that rate rises linearly from 0 (0: the full rate from the start).
+        public var scheduledSamplingRamp: Int
         /// Validate every this many steps (0: at the end of every epoch) and at the end.
         public var validateEvery: Int
         /// Checkpoint every this many steps (0: at the end of every epoch) and at the end.
@@ -268,7 +279,8 @@ public struct Recipe: Codable, Equatable, Sendable {
         enum CodingKeys: String, CodingKey, CaseIterable {
             case batchTokens = "batch_tokens", maxSentences = "max_sentences", bucketWidth = "bucket_width"
             case batchCost = "batch_cost", maxSteps = "max_steps", maxEpochs = "max_epochs", maxMinutes = "max_minutes"
-            case clip, labelSmoothing = "label_smoothing", validateEvery = "validate_every"
+            case clip, labelSmoothing = "label_smoothing", scheduledSampling = "scheduled_sampling"
+            case scheduledSamplingRamp = "scheduled_sampling_ramp", validateEvery = "validate_every"
             case checkpointEvery = "checkpoint_every", keepLast = "keep_last", patience, metric
             case validBeam = "valid_beam", validLimit = "valid_limit", logEvery = "log_every"
         }
@@ -301,6 +313,7 @@ public struct Recipe: Codable, Equatable, Sendable {
           max_source_words: null
           max_target_words: null
           limit: null
+          drop_final_punctuation: 0.0
         vocab:
           source:
             kind: word
@@ -363,6 +376,8 @@ public struct Recipe: Codable, Equatable, Sendable {
           max_minutes: null
           clip: 5.0
           label_smoothing: 0.1
+          scheduled_sampling: 0.0
+          scheduled_sampling_ramp: 0
           validate_every: 500
           checkpoint_every: 500
           keep_last: 2
@@ -484,6 +499,10 @@ public struct Recipe: Codable, Equatable, Sendable {
         try need(model.dropout >= 0 && model.dropout < 1, "model.dropout", "must be in [0, 1), got \(model.dropout)")
         try need(model.pyramid >= 0, "model.pyramid", "must be ≥ 0, got \(model.pyramid)")
         try need(data.validFraction >= 0 && data.validFraction < 1, "data.valid_fraction", "must be in [0, 1), got \(data.validFraction)")
+        try need(data.dropFinalPunctuation >= 0 && data.dropFinalPunctuation <= 1, "data.drop_final_punctuation",
+                 "must be a probability in [0, 1], got \(data.dropFinalPunctuation)")
+        try need(data.dropFinalPunctuation == 0 || task == .translate || task == .classify, "data.drop_final_punctuation",
+                 "is for text sources (translate, classify), not \(task.rawValue)")
         try need((data.validCount ?? 0) >= 0, "data.valid_count", "must be ≥ 0")
         try need((data.limit ?? 1) >= 1, "data.limit", "must be at least 1")
         try need(frontend.audio.deltas >= 0 && frontend.audio.deltas <= 2, "frontend.audio.deltas", "must be 0, 1 or 2, got \(frontend.audio.deltas)")
@@ -514,6 +533,12 @@ public struct Recipe: Codable, Equatable, Sendable {
                  "one of max_steps, max_epochs and max_minutes must be set, or training never ends")
         try need(training.clip >= 0, "training.clip", "must be ≥ 0 (0: no clipping)")
         try need(training.labelSmoothing >= 0 && training.labelSmoothing < 1, "training.label_smoothing", "must be in [0, 1)")
+        try need(training.scheduledSampling >= 0 && training.scheduledSampling < 1, "training.scheduled_sampling",
+                 "must be in [0, 1) (0: teacher forcing), got \(training.scheduledSampling)")
+        try need(training.scheduledSampling == 0 || (task != .generate && task != .classify), "training.scheduled_sampling",
+                 "needs an encoder-decoder task (translate, transcribe, caption), not \(task.rawValue); set it to 0")
+        try need(training.scheduledSamplingRamp >= 0, "training.scheduled_sampling_ramp",
+                 "must be ≥ 0 (0: the full rate from the start), got \(training.scheduledSamplingRamp)")
         try need(training.validateEvery >= 0, "training.validate_every", "must be ≥ 0 (0: every epoch)")
         try need(training.checkpointEvery >= 0, "training.checkpoint_every", "must be ≥ 0 (0: every epoch)")
         try need(training.keepLast >= 1, "training.keep_last", "must be at least 1")

@@ -139,6 +139,10 @@ public struct TrainingOptions: Sendable, Equatable {
     /// Global gradient-norm clip (0: none).
     public var clip: Double
     public var labelSmoothing: Double
+    /// Scheduled sampling's final rate, in [0, 1) (0: teacher forcing only); see `scheduledSamplingRate(step:)`.
+    public var scheduledSampling: Double
+    /// Steps over which the scheduled-sampling rate rises linearly from 0 to `scheduledSampling` (0: the full rate from the start).
+    public var scheduledSamplingRamp: Int
     /// Steps between validations (0: at the end of each epoch).
     public var validateEvery: Int
     /// Steps between periodic checkpoints (0: at the end of each epoch).
@@ -168,6 +172,8 @@ public struct TrainingOptions: Sendable, Equatable {
         maxMinutes = t.maxMinutes
         clip = t.clip
         labelSmoothing = t.labelSmoothing
+        scheduledSampling = t.scheduledSampling
+        scheduledSamplingRamp = t.scheduledSamplingRamp
         validateEvery = t.validateEvery
         checkpointEvery = t.checkpointEvery
         keepLast = t.keepLast
@@ -212,6 +218,14 @@ public struct TrainingOptions: Sendable, Equatable {
         if step >= schedule.warmup { rate = max(rate, min(schedule.minLR, base)) }
         if plateauRate != nil { rate = max(rate, min(schedule.minLR, optimizer.lr)) }
         return rate * lrScale
+    }
+
+    /// The scheduled-sampling rate of optimizer step `step` (0-based):
+    /// `scheduledSampling` · min(1, step / `scheduledSamplingRamp`), or the full rate without a ramp.
+    public func scheduledSamplingRate(step: Int) -> Float {
+        guard scheduledSampling > 0 else { return 0 }
+        guard scheduledSamplingRamp > 0 else { return Float(scheduledSampling) }
+        return Float(scheduledSampling * min(1, Double(max(step, 0)) / Double(scheduledSamplingRamp)))
     }
 
     /// A fresh optimizer as the recipe names it.
@@ -370,7 +384,9 @@ public final class Trainer {
             let batch = stream.next()
             let (sources, targets) = try data.batch(batch.indices, rng: &state.rng)
             let l = try parallel!.loss(model, store, sources: sources, targets: targets, training: true,
-                                   labelSmoothing: Float(options.labelSmoothing), backward: true, rng: &state.rng)
+                                   labelSmoothing: Float(options.labelSmoothing),
+                                   scheduledSampling: options.scheduledSamplingRate(step: state.step),
+                                   backward: true, rng: &state.rng)
             let norm = options.clip > 0 ? GradientClipping.clipGlobalNorm(store, maxNorm: Float(options.clip)) : store.gradNorm()
             guard l.loss.isFinite && norm.isFinite else {
                 try rollBack(reason: !l.loss.isFinite ? "the loss is \(l.loss)" : "the gradient norm is \(norm)")
