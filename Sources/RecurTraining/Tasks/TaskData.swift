@@ -78,6 +78,10 @@ public final class ExampleData: @unchecked Sendable {
     /// entry shares `sources[i]`). Both empty when off.
     public let speedFactors: [Double]
     public let alternatives: [[PreparedSource]]
+    /// Text sources: the probability that a source ending in one of `ids` (final
+    /// punctuation) loses that last token in a batch, so that a model also learns
+    /// to translate input typed without it. Off when nil.
+    public var finalPunctuationDrop: (probability: Double, ids: Set<Int>)?
 
     public init(sources: [PreparedSource], targets: [[Int]], specAugment: SpecAugment.Options? = nil,
                 speedFactors: [Double] = [], alternatives: [[PreparedSource]] = []) {
@@ -101,7 +105,8 @@ public final class ExampleData: @unchecked Sendable {
 
     /// The batch of `indices`. With speed perturbation on, first draws one
     /// factor per example from `rng` (uniformly, in `indices` order); then,
-    /// when enabled, SpecAugment masks, also in `indices` order. The draws
+    /// when enabled, SpecAugment masks, also in `indices` order; for text
+    /// sources, when enabled, one final-punctuation draw per example. The draws
     /// depend only on `rng` and `indices`, so a resumed run repeats them.
     public func batch(_ indices: [Int], rng: inout RNG) throws -> (sources: SourceBatch, targets: [[Int]]) {
         var picked: [PreparedSource]
@@ -118,6 +123,13 @@ public final class ExampleData: @unchecked Sendable {
                 let copy = f.copy()
                 _ = SpecAugment.apply(copy, o, rng: &rng)
                 return .features(copy)
+            }
+        }
+        if let (p, ids) = finalPunctuationDrop {
+            picked = picked.map { s in
+                guard case .tokens(let t) = s else { return s }
+                let drop = rng.uniformDouble() < p
+                return drop && t.count > 1 && ids.contains(t[t.count - 1]) ? .tokens(Array(t.dropLast())) : s
             }
         }
         return (try picked.batch(), indices.map { targets[$0] })

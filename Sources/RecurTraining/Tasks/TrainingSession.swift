@@ -54,6 +54,12 @@ public final class TrainingSession {
             o.maxTimeWidth = 10
             task.train.specAugment = o
         }
+        if recipe.data.dropFinalPunctuation > 0, let v = task.sourceVocabulary {
+            let marks: Set<String> = [".", "!", "?", "…"]
+            let ids = Set(v.tokens.indices.filter { marks.contains(String(v.tokens[$0].drop { $0 == "\u{2581}" })) })
+            task.train.finalPunctuationDrop = (recipe.data.dropFinalPunctuation, ids)
+            log("final punctuation (\(ids.count) source tokens) dropped from \(recipe.data.dropFinalPunctuation * 100)% of training sources")
+        }
         // Speed perturbation (frontend.speed_perturb) came in through the data spec: its
         // feature sets were computed (and logged) by the preparation above.
 
