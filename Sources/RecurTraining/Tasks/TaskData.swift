@@ -323,6 +323,14 @@ public enum TaskPreparation {
     static func splitKey(_ spec: TaskDataSpec) throws -> SplitKey {
         switch spec.validKey {
         case "id": return .id
+        case "source" where spec.task.source == .speech || spec.task.source == .image:
+            // A media file by its path below the list's folder (or media_root), so that the split
+            // does not change with how the data root is spelled (relative, absolute, --data-root).
+            let root = spec.mediaRoot
+            return .custom { e in
+                let base = root ?? (e.file as NSString).deletingLastPathComponent
+                return !base.isEmpty && e.source.hasPrefix(base + "/") ? String(e.source.dropFirst(base.count + 1)) : e.source
+            }
         case "source": return .source
         case "target": return .target
         case "speaker" where spec.format == .fsdd: return .fileName(fsddPattern, field: "speaker")
