@@ -83,7 +83,6 @@ public final class DataParallel: @unchecked Sendable {
         var results = [Result<ModelLoss, Error>?](repeating: nil, count: ranges.count)
         let threads = Threads.count
         Threads.set(1)
-        defer { Threads.set(threads) }
         let stores = [store] + self.replicas.prefix(ranges.count - 1)
         rngs.withUnsafeMutableBufferPointer { rngs in
             results.withUnsafeMutableBufferPointer { results in

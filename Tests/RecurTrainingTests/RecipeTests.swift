@@ -200,4 +200,46 @@ final class RecipeTests: XCTestCase {
             XCTAssertTrue("\(e)".contains("no such recipe file"))
         }
     }
+
+    // MARK: training.scheduled_sampling and training.scheduled_sampling_ramp
+
+    func testScheduledSamplingParsesAndRamps() throws {
+        let defaults = try parse("task: translate\n")
+        XCTAssertEqual(defaults.training.scheduledSampling, 0)
+        XCTAssertEqual(defaults.training.scheduledSamplingRamp, 0)
+        XCTAssertEqual(TrainingOptions(recipe: defaults).scheduledSamplingRate(step: 100), 0)
+
+        let r = try parse("task: translate\ntraining:\n  scheduled_sampling: 0.25\n  scheduled_sampling_ramp: 4000\n")
+        XCTAssertEqual(r.training.scheduledSampling, 0.25)
+        XCTAssertEqual(r.training.scheduledSamplingRamp, 4000)
+        XCTAssertEqual(r.provenance["training.scheduled_sampling"], .recipe)
+        XCTAssertNotEqual(r.trainingHash, defaults.trainingHash)
+        let o = TrainingOptions(recipe: r)
+        XCTAssertEqual(o.scheduledSamplingRate(step: 0), 0)
+        XCTAssertEqual(o.scheduledSamplingRate(step: 2000), 0.125, accuracy: 1e-7)
+        XCTAssertEqual(o.scheduledSamplingRate(step: 4000), 0.25)
+        XCTAssertEqual(o.scheduledSamplingRate(step: 90000), 0.25)
+
+        let noRamp = TrainingOptions(recipe: try parse("task: caption\n", overrides: ["training.scheduled_sampling=0.1"]))
+        XCTAssertEqual(noRamp.scheduledSamplingRate(step: 0), 0.1, accuracy: 1e-7)
+
+        // Round trip through the written recipe.
+        let back = try parse(try r.encodeYAML())
+        XCTAssertEqual(back.training.scheduledSampling, 0.25)
+        XCTAssertEqual(back.training.scheduledSamplingRamp, 4000)
+    }
+
+    func testScheduledSamplingRefusesBadValuesAndTasksWithoutADecoder() {
+        let high = error { try parse("task: translate\ntraining: {scheduled_sampling: 1.0}\n") }
+        XCTAssertTrue(high.contains("training.scheduled_sampling must be in [0, 1)"), high)
+        let negative = error { try parse("task: transcribe\ntraining: {scheduled_sampling: -0.5}\n") }
+        XCTAssertTrue(negative.contains("training.scheduled_sampling must be in [0, 1)"), negative)
+        let ramp = error { try parse("task: translate\ntraining: {scheduled_sampling_ramp: -1}\n") }
+        XCTAssertTrue(ramp.contains("training.scheduled_sampling_ramp must be ≥ 0"), ramp)
+        for task in ["generate", "classify"] {
+            let m = error { try parse("task: \(task)\ntraining: {scheduled_sampling: 0.2}\n") }
+            XCTAssertTrue(m.contains("training.scheduled_sampling") && m.contains("encoder-decoder") && m.contains(task), m)
+        }
+        XCTAssertNoThrow(try parse("task: generate\ntraining: {scheduled_sampling: 0}\n"))
+    }
 }

@@ -9,6 +9,8 @@ import XCTest
 /// A toy copy task: the target is the source (ids 4..<10).
 private struct CopyData: TrainingData {
     let pairs: [[Int]]
+    /// A language model's batches: no sources.
+    var noSources = false
 
     init(count: Int, seed: UInt64) {
         var rng = RNG(seed: seed)
@@ -18,7 +20,7 @@ private struct CopyData: TrainingData {
     var count: Int { pairs.count }
     func lengths(_ i: Int) -> Lengths { Lengths(source: pairs[i].count, target: pairs[i].count + 1) }
     func batch(_ indices: [Int], rng: inout RNG) throws -> (sources: SourceBatch, targets: [[Int]]) {
-        (.tokens(indices.map { pairs[$0] }), indices.map { pairs[$0] })
+        (noSources ? .none(count: indices.count) : .tokens(indices.map { pairs[$0] }), indices.map { pairs[$0] })
     }
 }
 
@@ -44,6 +46,28 @@ private final class Faulty: SequenceModel {
         if calls >= infiniteGradientFrom { store.grads.data[0] = .infinity }
         if let n = nllPerToken { return ModelLoss(loss: l.loss, tokens: l.tokens, negativeLogLikelihood: n * Double(l.tokens)) }
         return l
+    }
+}
+
+/// Passes every call to a Seq2Seq and records the scheduled-sampling rate it was given.
+private final class RateRecorder: SequenceModel, @unchecked Sendable {
+    let inner: Seq2Seq
+    private let lock = NSLock()
+    private(set) var rates: [Float] = []
+
+    init(_ inner: Seq2Seq) { self.inner = inner }
+    var layout: ParameterLayout { inner.layout }
+    func initialize(_ store: ParameterStore, rng: inout RNG) { inner.initialize(store, rng: &rng) }
+    func loss(_ store: ParameterStore, sources: SourceBatch, targets: [[Int]], training: Bool, labelSmoothing: Float,
+              backward: Bool, rng: inout RNG) throws -> ModelLoss {
+        try loss(store, sources: sources, targets: targets, training: training, labelSmoothing: labelSmoothing,
+                 scheduledSampling: 0, backward: backward, rng: &rng)
+    }
+    func loss(_ store: ParameterStore, sources: SourceBatch, targets: [[Int]], training: Bool, labelSmoothing: Float,
+              scheduledSampling: Float, backward: Bool, rng: inout RNG) throws -> ModelLoss {
+        if training { lock.withLock { rates.append(scheduledSampling) } }
+        return try inner.loss(store, sources: sources, targets: targets, training: training, labelSmoothing: labelSmoothing,
+                              scheduledSampling: scheduledSampling, backward: backward, rng: &rng)
     }
 }
 
@@ -434,5 +458,39 @@ final class TrainerTests: XCTestCase {
         XCTAssertEqual(back.plateau, s.plateau)
         XCTAssertEqual(back.rng, s.rng)
         XCTAssertThrowsError(try TrainingState(jsonString: "{}"))
+    }
+
+    /// The trainer gives the model (through DataParallel's shards) the ramped scheduled-sampling
+    /// rate of each step, and a model without scheduled sampling refuses a rate.
+    func testTrainerPassesTheRampedSamplingRate() throws {
+        let model = RateRecorder(try makeModel(dropout: 0.1))
+        let store = makeStore(model)
+        var o = options(maxSteps: 6) {
+            $0.scheduledSampling = 0.3
+            $0.scheduledSamplingRamp = 4
+        }
+        let trainer = try Trainer(model: model, store: store, options: o, data: CopyData(count: 24, seed: 7),
+                                  validate: { _ in ValidationResult(loss: 1, tokens: 1) }, save: { _, _ in }, log: { _ in })
+        _ = try trainer.run()
+        let expected: [Float] = [0, 0.075, 0.15, 0.225, 0.3]
+        let seen = Array(Set(model.rates)).sorted()
+        XCTAssertEqual(seen.count, expected.count, "\(seen)")
+        for (a, b) in zip(seen, expected) { XCTAssertEqual(a, b, accuracy: 1e-6) }
+        XCTAssertGreaterThanOrEqual(model.rates.count, 6)
+
+        let lm = try LanguageModel(config: LanguageModelConfig(vocabularySize: 10, embeddingSize: 4, hiddenSize: 6))
+        let lmStore = makeStore(lm)
+        var lmData = CopyData(count: 24, seed: 7)
+        lmData.noSources = true
+        o.maxSteps = 1
+        let lmTrainer = try Trainer(model: lm, store: lmStore, options: o, data: lmData,
+                                    validate: { _ in ValidationResult(loss: 1, tokens: 1) }, save: { _, _ in }, log: { _ in })
+        XCTAssertNoThrow(try lmTrainer.run(), "step 0 of a ramp has rate 0")
+        o.scheduledSamplingRamp = 0
+        let lmTrainerFull = try Trainer(model: lm, store: lmStore, options: o, data: lmData,
+                                        validate: { _ in ValidationResult(loss: 1, tokens: 1) }, save: { _, _ in }, log: { _ in })
+        XCTAssertThrowsError(try lmTrainerFull.run()) { e in
+            XCTAssertTrue("\(e)".contains("scheduled sampling"), "\(e)")
+        }
     }
 }

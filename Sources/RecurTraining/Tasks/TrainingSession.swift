@@ -56,7 +56,7 @@ public final class TrainingSession {
         }
         if recipe.data.dropFinalPunctuation > 0, let v = task.sourceVocabulary {
             let marks: Set<String> = [".", "!", "?", "…"]
-            let ids = Set(v.tokens.indices.filter { marks.contains(String(v.tokens[$0].drop { $0 == "\u{2581}" })) })
+            let ids = Set(v.tokens.indices.filter { marks.contains(String(v.tokens[$0].drop { $0 == Character(spaceMarkerString) })) })
             task.train.finalPunctuationDrop = (recipe.data.dropFinalPunctuation, ids)
             log("final punctuation (\(ids.count) source tokens) dropped from \(recipe.data.dropFinalPunctuation * 100)% of training sources")
         }
