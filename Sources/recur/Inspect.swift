@@ -51,6 +51,11 @@ struct Inspect: ParsableCommand {
             guard let v else { continue }
             line(role, "\(v.kind.rawValue), \(v.count) tokens\(v.kind == .bpe ? ", \(v.merges.count) merges" : ""), \(v.hash)")
         }
+        if d.task == .classify, let v = d.targetVocabulary {
+            // Class ids are target token ids; the four specials are outputs no label maps to.
+            let labels = v.tokens.dropFirst(Vocabulary.specials.count)
+            line("labels", "\(labels.count): " + labels.prefix(20).joined(separator: ", ") + (labels.count > 20 ? ", …" : ""))
+        }
         if let n = d.normalizer { line("normalizer", n.signature) }
         if let s = m.frontendSignature { line("audio", s.short) }
         if let s = m.imageSignature { line("image", s) }
@@ -130,7 +135,7 @@ struct Inspect: ParsableCommand {
             name = "classifier"
             parts.append(encoder(layers: int("layers"), bidirectional: flag("bidirectional")))
             if let p = string("pooling") { parts.append("\(p) pooling") }
-            if let c = int("classes") { parts.append("\(c) classes") }
+            if let c = int("classes") { parts.append("\(c) outputs") }
         default:
             name = kind
         }

@@ -9,7 +9,7 @@ struct Recur: ParsableCommand {
         commandName: "recur",
         abstract: "Sequence-to-sequence on the CPU: transcribe, caption, translate, and chain them from the shell.",
         version: versionReport(),
-        subcommands: [Features.self, Tokenize.self, Detokenize.self, VocabCommand.self, Score.self, Bench.self, Inspect.self, DataCommand.self, Translate.self, Transcribe.self, Caption.self, Generate.self, Evaluate.self, Run.self, Train.self, Export.self]
+        subcommands: [Features.self, Tokenize.self, Detokenize.self, VocabCommand.self, Score.self, Bench.self, Inspect.self, DataCommand.self, Translate.self, Transcribe.self, Caption.self, Generate.self, Classify.self, Evaluate.self, Run.self, Train.self, Export.self]
     )
 
     static func versionReport() -> String {

@@ -242,4 +242,14 @@ final class RecipeTests: XCTestCase {
         }
         XCTAssertNoThrow(try parse("task: generate\ntraining: {scheduled_sampling: 0}\n"))
     }
+
+    func testClassifyRecipeDefaultsToAccuracyAndReadsPooling() throws {
+        let r = try parse("task: classify\nmodel: {pooling: max}\n")
+        XCTAssertEqual(r.training.metric ?? Recipe.defaultMetric(for: r.task), "exact")
+        XCTAssertEqual(r.model.pooling, .max)
+        XCTAssertEqual(try parse("task: classify\n").model.pooling, .mean)
+        XCTAssertEqual(try parse(try r.encodeYAML()).model.pooling, .max)
+        let bad = error { try parse("task: classify\nmodel: {pooling: average}\n") }
+        XCTAssertTrue(bad.contains("model.pooling") && bad.contains("mean, max, last"), bad)
+    }
 }

@@ -273,6 +273,12 @@ struct PipelineReader {
             } else {
                 s.modelPath = try findModel(step.modelName ?? step.task.defaultModel!, label: label, location: step.modelLocation)
             }
+        case .classify:
+            guard let name = step.modelName else {
+                throw RecurError(.format, "\(label): classify needs a model (no classifier ships with Recur; train one with task: classify)",
+                                 file: step.taskLocation)
+            }
+            s.modelPath = try findModel(name, label: label, location: step.modelLocation)
         default:
             s.modelPath = try findModel(step.modelName ?? step.task.defaultModel!, label: label, location: step.modelLocation)
         }

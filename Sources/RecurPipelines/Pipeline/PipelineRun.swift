@@ -58,6 +58,9 @@ final class PipelineEngine: @unchecked Sendable {
             if let v = step.int("count") { s.count = v }
             if let v = step.int("seed") { s.seed = UInt64(v) }
             return try GenerateStage(runner: runner(step.modelPath!, &runners), sampling: s)
+        case .classify:
+            return try ClassifyStage(runner: runner(step.modelPath!, &runners), top: step.int("top") ?? 1,
+                                     batchSize: step.int("batch_size") ?? 32)
         case .tokenize:
             let ids = step.string("output") == "ids"
             let bosEos = step.bool("add_bos_eos") ?? false

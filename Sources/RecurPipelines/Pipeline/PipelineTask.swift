@@ -93,7 +93,7 @@ public struct PipelineOption: Sendable {
 /// The tasks a pipeline stage can run, with what each reads and writes and
 /// the options it takes.
 public enum PipelineTask: String, Sendable, CaseIterable {
-    case transcribe, caption, translate, generate, features, tokenize
+    case transcribe, caption, translate, generate, classify, features, tokenize
 
     /// Every task name, in the order of the enum.
     public static var names: [String] { allCases.map(\.rawValue) }
@@ -103,7 +103,7 @@ public enum PipelineTask: String, Sendable, CaseIterable {
         switch self {
         case .transcribe: return .audio
         case .caption: return .image
-        case .translate, .generate, .tokenize: return .text
+        case .translate, .generate, .classify, .tokenize: return .text
         case .features:
             if case .string("image")? = options["input"] { return .image }
             return .audio
@@ -118,7 +118,7 @@ public enum PipelineTask: String, Sendable, CaseIterable {
         switch self {
         case .transcribe, .caption, .translate, .generate: return ModelLocator.defaultName(task: rawValue)
         case .tokenize: return "translate-en-fr"
-        case .features: return nil
+        case .features, .classify: return nil   // no classifier ships: the stage names its model
         }
     }
 
@@ -147,6 +147,11 @@ public enum PipelineTask: String, Sendable, CaseIterable {
                 PipelineOption("length", .int(min: 1), "most tokens generated after the prime (default 200)"),
                 PipelineOption("count", .int(min: 1), "texts per input (default 1)"),
                 PipelineOption("seed", .int(min: 0), "random seed (default 1)"),
+            ]
+        case .classify:
+            return [
+                PipelineOption("top", .int(min: 1), "labels kept per input, best first, in the records' nbest (default 1)"),
+                PipelineOption("batch_size", .int(min: 1), "inputs classified together (default 32)"),
             ]
         case .tokenize:
             return [

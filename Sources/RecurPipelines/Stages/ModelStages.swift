@@ -106,6 +106,58 @@ public final class TranslateStage: Stage, @unchecked Sendable {
     }
 }
 
+/// Text → one class label (`recur classify`): a record's `text` becomes its
+/// most probable label, `score` that label's log-probability, and with
+/// `top` > 1 `nbest` the `top` most probable labels, best first. A blank
+/// text gives a blank result.
+public final class ClassifyStage: Stage, @unchecked Sendable {
+    public let runner: ModelRunner
+    /// Labels kept in `nbest` (1: none written).
+    public let top: Int
+    public let batchSize: Int
+    public var task: String { "classify" }
+    public var inputKind: StageInputKind { .text }
+    public var modelName: String { runner.name }
+
+    public init(runner: ModelRunner, top: Int = 1, batchSize: Int = 32) throws {
+        try requireTask(runner, .classify)
+        self.runner = runner
+        self.top = max(top, 1)
+        self.batchSize = batchSize
+    }
+
+    public func process(_ inputs: [StageRecord]) -> [Result<StageResult, Error>] {
+        var out = [Result<StageResult, Error>](repeating: .success(StageResult(records: [])), count: inputs.count)
+        var indices: [Int] = [], sources: [PreparedSource] = []
+        for (i, r) in inputs.enumerated() {
+            if r.text.allSatisfy(\.isWhitespace) {
+                out[i] = .success(StageResult(records: [StageOutput.blank(r, task: task, runner: runner)]))
+                continue
+            }
+            do {
+                sources.append(try runner.prepare(r.text))
+                indices.append(i)
+            } catch {
+                out[i] = .failure(error)
+            }
+        }
+        guard !sources.isEmpty else { return out }
+        do {
+            let ranked = try runner.classify(sources, top: top, batchSize: batchSize)
+            for (k, i) in indices.enumerated() {
+                guard let best = ranked[k].first else { out[i] = .failure(RecurError(.value, "the model ranked no class")); continue }
+                let list = top > 1 ? ranked[k].map { Hypothesis(text: $0.label, score: Double($0.logProb)) } : nil
+                var r = inputs[i].advanced(stage: task, model: runner.name, text: best.label, score: Double(best.logProb), nbest: list)
+                r.extra["norm_score"] = nil   // the previous stage's: it scored the previous text
+                out[i] = .success(StageResult(records: [r]))
+            }
+        } catch {
+            for i in indices { out[i] = .failure(error) }
+        }
+        return out
+    }
+}
+
 /// Speech → text (`recur transcribe`). An input record names an audio file
 /// (`source.file`); a recording longer than `maxSegmentSeconds` is cut at
 /// silences (`SilenceSplitter`) and each segment is one record with

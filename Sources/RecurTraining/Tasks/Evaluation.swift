@@ -1,6 +1,7 @@
 import Foundation
 import RecurCore
 import RecurDecoding
+import RecurFrontends
 import RecurModels
 
 /// How to decode: beam size (1 = greedy), n-best, lengths and penalty.
@@ -42,6 +43,31 @@ public enum TaskDecoding {
                                       options: settings.options)
             }
             for (k, i) in idx.enumerated() { results[i] = hyps[k] }
+        }
+        return results
+    }
+}
+
+public enum TaskClassification {
+    /// The `top` most probable classes of every source, best first, as
+    /// (class id, log-probability), in source order; the four special ids are
+    /// never ranked (no training label maps to them). Sources of similar
+    /// length are run together, `batchSize` at a time.
+    public static func rank(_ model: Classifier, _ store: ParameterStore, _ sources: [PreparedSource], top: Int = 1,
+                            batchSize: Int = 32) throws -> [[(id: Int, logProb: Float)]] {
+        var results = [[(id: Int, logProb: Float)]](repeating: [], count: sources.count)
+        let order = sources.indices.sorted { sources[$0].length != sources[$1].length ? sources[$0].length < sources[$1].length : $0 < $1 }
+        let classes = Array(Vocabulary.specials.count..<model.config.classes)
+        var start = 0
+        while start < order.count {
+            let idx = Array(order[start..<min(start + max(batchSize, 1), order.count)])
+            start += idx.count
+            let rows = try model.predict(store, sources: try idx.map { sources[$0] }.batch())
+            for (k, i) in idx.enumerated() {
+                let row = rows[k]
+                let ranked = classes.sorted { row[$0] != row[$1] ? row[$0] > row[$1] : $0 < $1 }
+                results[i] = ranked.prefix(max(top, 1)).map { (id: $0, logProb: row[$0]) }
+            }
         }
         return results
     }
@@ -95,11 +121,16 @@ public enum TaskEvaluation {
         case "bpc": e.metric = loss / Foundation.log(2.0)
         default:
             let m = try TaskMetric(name: metric)
-            guard let s2s = model as? Seq2Seq else {
-                throw RecurError(.usage, "metric \(metric) needs an encoder-decoder; use loss, bpc or perplexity")
+            if let classifier = model as? Classifier {
+                let ranked = try TaskClassification.rank(classifier, store, data.sources, batchSize: settings.batchSize)
+                e.hypotheses = ranked.map { io.text($0.first.map { [$0.id] } ?? []) }
+            } else {
+                guard let s2s = model as? Seq2Seq else {
+                    throw RecurError(.usage, "metric \(metric) needs an encoder-decoder or a classifier; use loss, bpc or perplexity")
+                }
+                let hyps = try TaskDecoding.decode(s2s, store, data.sources, settings: settings)
+                e.hypotheses = hyps.map { io.text($0.first?.tokens ?? []) }
             }
-            let hyps = try TaskDecoding.decode(s2s, store, data.sources, settings: settings)
-            e.hypotheses = hyps.map { io.text($0.first?.tokens ?? []) }
             let refs = data.references.map { $0.map(io.normalizedReference) }
             e.metric = try m.score(hypotheses: e.hypotheses, references: refs)
             e.higherIsBetter = m.higherIsBetter

@@ -45,6 +45,16 @@ public final class ModelRunner: @unchecked Sendable {
         return try TaskDecoding.decode(s2s, store, sources, settings: settings)
     }
 
+    /// The `top` most probable classes of each source, best first, as (label, log-probability) (a classifier).
+    public func classify(_ sources: [PreparedSource], top: Int = 1, batchSize: Int = 32) throws -> [[(label: String, logProb: Float)]] {
+        guard let classifier = model as? Classifier else {
+            throw RecurError(.usage, "a \(loaded.description.task.rawValue) model does not classify sources", file: path)
+        }
+        return try TaskClassification.rank(classifier, store, sources, top: top, batchSize: batchSize).map { row in
+            row.map { (label: io.text([$0.id]), logProb: $0.logProb) }
+        }
+    }
+
     /// The text of a hypothesis.
     public func text(_ h: Hypothesis) -> String { io.text(h.tokens) }
 

@@ -235,7 +235,9 @@ public enum TaskPreparation {
         if spec.task.source == .text {
             sourceVocabulary = try existing?.source ?? build(sv ?? VocabularySpec(kind: .word), train.map(\.source))
         }
-        if spec.task != .classify || true {
+        if spec.task == .classify {
+            targetVocabulary = try existing?.target ?? labelVocabulary(train)
+        } else {
             targetVocabulary = try existing?.target ?? build(tv ?? VocabularySpec(kind: spec.task == .transcribe ? .char : .word),
                                                          train.map(\.target))
         }
@@ -296,6 +298,30 @@ public enum TaskPreparation {
                                         })
         return PreparedTask(io: io, normalizer: normalizer, sourceVocabulary: sourceVocabulary, targetVocabulary: targetVocabulary,
                             train: trainData, validation: validation, report: report)
+    }
+
+    /// The classes of a classify task: every distinct label of the training
+    /// examples (white space around it trimmed), most frequent first (ties in
+    /// code-point order), after the four specials, so that class id = token id.
+    /// A label must be one token: no inner white space, not a special.
+    static func labelVocabulary(_ train: [Example]) throws -> Vocabulary {
+        var counts: [String: Int] = [:]
+        for e in train {
+            let label = TaskIO.label(e.target)
+            guard !label.isEmpty else { throw RecurError(.value, "\(e.file):\(e.line): the class label is empty") }
+            guard !label.unicodeScalars.contains(where: { $0.properties.isWhitespace }) else {
+                throw RecurError(.value, "\(e.file):\(e.line): the class label '\(label)' holds white space; a label is one token (for example \(label.split(whereSeparator: \.isWhitespace).joined(separator: "_")))")
+            }
+            guard !Vocabulary.specials.contains(label) else {
+                throw RecurError(.value, "\(e.file):\(e.line): the class label '\(label)' is a reserved token")
+            }
+            counts[label, default: 0] += 1
+        }
+        guard counts.count >= 2 else {
+            throw RecurError(.value, "a classifier needs at least 2 classes; the training data has \(counts.count) (\(counts.keys.sorted().joined(separator: ", ")))")
+        }
+        let labels = counts.keys.sorted { counts[$0]! != counts[$1]! ? counts[$0]! > counts[$1]! : $0.unicodeScalars.lexicographicallyPrecedes($1.unicodeScalars) }
+        return Vocabulary(kind: .word, tokens: labels)
     }
 
     /// Examples of one file in the spec's format.

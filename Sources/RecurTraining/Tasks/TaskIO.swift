@@ -94,15 +94,31 @@ public struct TaskIO: @unchecked Sendable {
         }
     }
 
-    /// Target token ids of a text (without BOS/EOS).
-    public func targetIds(_ text: String) -> [Int] { targetTokenizer?.encode(text) ?? [] }
+    /// Target token ids of a text (without BOS/EOS); for classify, the one
+    /// class id of a label (`<unk>` for a label the model does not know).
+    public func targetIds(_ text: String) -> [Int] {
+        if task == .classify { return [targetTokenizer?.vocabulary.id(Self.label(text)) ?? Vocabulary.unk] }
+        return targetTokenizer?.encode(text) ?? []
+    }
 
-    /// The text of target ids.
-    public func text(_ ids: [Int]) -> String { targetTokenizer?.decode(ids) ?? "" }
+    /// The text of target ids; for classify, the label of a class id.
+    public func text(_ ids: [Int]) -> String {
+        if task == .classify {
+            guard ids.count == 1, let v = targetTokenizer?.vocabulary, ids[0] >= 0, ids[0] < v.count else { return "" }
+            return v.tokens[ids[0]]
+        }
+        return targetTokenizer?.decode(ids) ?? ""
+    }
 
-    /// The normalised form of a reference, as hypotheses come out.
+    /// The normalised form of a reference, as hypotheses come out (a label: trimmed, never lowercased).
     public func normalizedReference(_ text: String) -> String {
+        if task == .classify { return Self.label(text) }
         guard let t = targetTokenizer else { return text }
         return t.normalizer.normalize(text)
+    }
+
+    /// A class label as written in data: NFC, white space around it removed.
+    static func label(_ text: String) -> String {
+        text.precomposedStringWithCanonicalMapping.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 }

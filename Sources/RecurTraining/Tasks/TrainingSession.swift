@@ -236,7 +236,10 @@ public final class TrainingSession {
                 cell: m.cell, dropout: Float(m.dropout), tiedOutputEmbeddings: m.tiedEmbeddings,
                 pad: Vocabulary.pad, bos: Vocabulary.bos, eos: Vocabulary.eos))
         case .classify:
-            throw RecurError(.usage, "training a classifier from a recipe is not supported yet", file: recipe.file)
+            return ModelConfig(classifier: ClassifierConfig(
+                input: .text, vocabularySize: task.sourceVocabulary?.count ?? 0, embeddingSize: m.embedding,
+                hiddenSize: m.hidden, layers: m.encoderLayers, bidirectional: m.bidirectional, cell: m.cell,
+                pooling: m.pooling, classes: target, dropout: Float(m.dropout), pad: Vocabulary.pad))
         }
     }
 }

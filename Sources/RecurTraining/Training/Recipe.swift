@@ -187,11 +187,13 @@ public struct Recipe: Codable, Equatable, Sendable {
         public var pyramid: Int
         /// Images: a BiRNN over the grid cells in raster order.
         public var imageRNN: Bool
+        /// Classify: how the encoder's outputs over time become one vector (mean, max, last).
+        public var pooling: ClassifierConfig.Pooling
 
         enum CodingKeys: String, CodingKey, CaseIterable {
             case cell, embedding, hidden, encoderLayers = "encoder_layers", bidirectional, attention
             case inputFeeding = "input_feeding", dropout, tiedEmbeddings = "tied_embeddings", pyramid
-            case imageRNN = "image_rnn"
+            case imageRNN = "image_rnn", pooling
         }
     }
 
@@ -349,6 +351,7 @@ public struct Recipe: Codable, Equatable, Sendable {
           tied_embeddings: false
           pyramid: 2
           image_rnn: false
+          pooling: mean
         optimizer:
           name: adam
           lr: 0.002
@@ -398,7 +401,8 @@ public struct Recipe: Codable, Equatable, Sendable {
         case .translate: return "bleu"
         case .transcribe: return "wer"
         case .caption: return "cider-d"
-        case .generate, .classify: return "loss"
+        case .classify: return "exact"
+        case .generate: return "loss"
         }
     }
 
@@ -409,6 +413,7 @@ public struct Recipe: Codable, Equatable, Sendable {
         "vocab.target.kind": VocabularySpec.Kind.allCases.map(\.rawValue),
         "model.cell": Seq2SeqConfig.Cell.allCases.map(\.rawValue),
         "model.attention": Seq2SeqConfig.AttentionKind.allCases.map(\.rawValue),
+        "model.pooling": ClassifierConfig.Pooling.allCases.map(\.rawValue),
         "optimizer.name": OptimizerSection.Name.allCases.map(\.rawValue),
         "schedule.name": ScheduleSection.Name.allCases.map(\.rawValue),
         "training.batch_cost": BatchCost.allCases.map(\.rawValue),
