@@ -26,6 +26,10 @@ import RecurFrontends
 // Tensors: the model's parameters under their PyTorch-style layout names
 // (F32, or F16 for shipping), and in checkpoints the Adam moments as
 // `optimizer.exp_avg.<name>` and `optimizer.exp_avg_sq.<name>` (always F32).
+// A run with weight averaging (`training.ema`) stores the averaged weights as
+// the parameters (what decoding, evaluation and export use) and, in
+// checkpoints, the weights being trained as `optimizer.weights.<name>` (F32),
+// which a resumed run trains on.
 
 /// Everything about a model except its weights.
 public struct ModelDescription: Sendable {
@@ -162,8 +166,35 @@ public struct LoadedModel: Sendable {
                     try file.load(prefix + name, into: Tensor(storage: owner, offset: ref.offset, shape: ref.shape))
                 }
             }
+            if hasTrainingWeights {
+                // Weight averaging: the parameters are the average; training goes on from the trained weights.
+                let part = tensors.filter { $0.name.hasPrefix(ModelFile.trainingWeightsPrefix) }.map { ($0.name, $0.shape) }
+                if let problem = ModelFile.layoutProblem(have: part, need: layout, prefix: ModelFile.trainingWeightsPrefix) {
+                    throw RecurError(.shape, "the training weights do not fit the model's layout: \(problem)", file: path)
+                }
+                for (name, ref) in zip(layout.names, layout.refs) {
+                    try file.load(ModelFile.trainingWeightsPrefix + name, into: store.value(ref))
+                }
+            }
         }
         return (model, store)
+    }
+
+    /// Whether the file holds the weights being trained apart from its parameters
+    /// (a checkpoint of a run with weight averaging, `training.ema`).
+    public var hasTrainingWeights: Bool { file.names.contains { $0.hasPrefix(ModelFile.trainingWeightsPrefix) } }
+
+    /// The parameters as one flat buffer laid out as a `ParameterStore`'s values: the
+    /// averaged weights of a checkpoint with training weights (nil without them).
+    public func averagedWeights() throws -> Tensor? {
+        guard hasTrainingWeights else { return nil }
+        let layout: ParameterLayout
+        do { layout = try description.config.makeModel().layout } catch let e as RecurError { throw e.naming(path) }
+        let flat = Tensor(zeros: [layout.totalCount])
+        for (name, ref) in zip(layout.names, layout.refs) {
+            try file.load(name, into: Tensor(borrowing: flat.data + ref.offset, shape: ref.shape))
+        }
+        return flat
     }
 
     /// Refuses features made with another audio frontend than the model's,
@@ -223,6 +254,7 @@ public enum ModelFile {
     static let optimizerPrefix = "optimizer."
     static let expAvgPrefix = "optimizer.exp_avg."
     static let expAvgSqPrefix = "optimizer.exp_avg_sq."
+    static let trainingWeightsPrefix = "optimizer.weights."
 
     /// Writes the model atomically (temporary name + rename). `float16`:
     /// weights stored as F16 (shipping). `training`: the trainer's state as
@@ -234,16 +266,21 @@ public enum ModelFile {
     /// together (`ModelDescription.validate`), a store whose layout is not the
     /// config's model's, non-finite weights or moments, weights beyond
     /// float16's range when `float16`, training text that is not JSON.
+    ///
+    /// `trainingWeights` (with `includeOptimizer`): the weights being trained
+    /// when `store.values` holds their average, one flat buffer in the layout's
+    /// order, written as `optimizer.weights.<name>` (F32).
     public static func write(to path: String, description: ModelDescription, store: ParameterStore,
-                             training: String? = nil, includeOptimizer: Bool = false, float16: Bool = false) throws {
+                             training: String? = nil, includeOptimizer: Bool = false, float16: Bool = false,
+                             trainingWeights: Tensor? = nil) throws {
         try write(to: path, description: description, store: store, training: training,
-                  includeOptimizer: includeOptimizer, float16: float16, afterChunk: nil)
+                  includeOptimizer: includeOptimizer, float16: float16, trainingWeights: trainingWeights, afterChunk: nil)
     }
 
     /// `write`, with `afterChunk` called with the bytes written so far after
     /// each chunk of the file (tests inject failures through it).
     static func write(to path: String, description: ModelDescription, store: ParameterStore,
-                      training: String?, includeOptimizer: Bool, float16: Bool,
+                      training: String?, includeOptimizer: Bool, float16: Bool, trainingWeights: Tensor? = nil,
                       afterChunk: ((Int) throws -> Void)?) throws {
         func refuse(_ kind: RecurError.Kind, _ reason: String) -> RecurError {
             RecurError(kind, "not written: \(reason)", file: path)
@@ -284,6 +321,16 @@ public enum ModelFile {
                     let t = Tensor(storage: owner, offset: ref.offset, shape: ref.shape)
                     if let bad = firstNonFinite(t) { throw refuse(.value, "optimizer moment \(prefix)\(name) holds \(bad)") }
                     try writer.add(prefix + name, t, as: .f32)
+                }
+            }
+            if let w = trainingWeights {
+                guard w.count == store.values.count else {
+                    throw refuse(.shape, "the training weights hold \(w.count) numbers, the model \(store.values.count)")
+                }
+                for (name, ref) in zip(store.layout.names, store.layout.refs) {
+                    let t = Tensor(borrowing: w.data + ref.offset, shape: ref.shape)
+                    if let bad = firstNonFinite(t) { throw refuse(.value, "training weight \(name) holds \(bad)") }
+                    try writer.add(trainingWeightsPrefix + name, t, as: .f32)
                 }
             }
         }

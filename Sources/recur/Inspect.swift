@@ -46,7 +46,9 @@ struct Inspect: ParsableCommand {
         for (key, value) in configFields(config) { line("  " + key, value) }
         let parameters = m.parameterTensors
         line("parameters", "\(grouped(m.parameterCount)) in \(parameters.count) tensors, stored \(m.storage)")
-        line("optimizer", m.hasOptimizerState ? "Adam moments included (F32)" : "none")
+        line("optimizer", !m.hasOptimizerState ? "none"
+             : m.hasTrainingWeights ? "Adam moments and the trained weights included (F32); the parameters are their average (training.ema)"
+             : "Adam moments included (F32)")
         for (role, v) in [("source vocab", d.sourceVocabulary), ("target vocab", d.targetVocabulary)] {
             guard let v else { continue }
             line(role, "\(v.kind.rawValue), \(v.count) tokens\(v.kind == .bpe ? ", \(v.merges.count) merges" : ""), \(v.hash)")

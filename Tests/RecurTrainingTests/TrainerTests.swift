@@ -182,6 +182,54 @@ final class TrainerTests: XCTestCase {
         XCTAssertEqual(png.height, 400)
     }
 
+    func testWeightAveragingFollowsItsFormulaAndIsWhatValidationAndCheckpointsSee() throws {
+        let model = try makeModel(dropout: 0)
+        let data = CopyData(count: 24, seed: 1)
+        // The trained weights after each of 6 steps: runs of 0…6 steps from the same start (same batches).
+        var trained: [[Float]] = []
+        for k in 0...6 {
+            let store = makeStore(model)
+            let t = try Trainer(model: model, store: store, options: options(maxSteps: k), data: data,
+                                validate: { try self.validationLoss(model, data, $0) }, save: { _, _ in }, log: { _ in })
+            _ = try t.run()
+            XCTAssertNil(t.averaged, "no averaging without training.ema")
+            trained.append(Array(UnsafeBufferPointer(start: store.values.data, count: store.values.count)))
+        }
+        // avg_0 = w_0; avg_n = d_n·avg_{n-1} + (1 − d_n)·w_n, d_n = min(0.9, (1 + n)/(10 + n)).
+        var expected = trained[0].map(Double.init)
+        for n in 1...6 {
+            let d = min(0.9, Double(1 + n) / Double(10 + n))
+            expected = zip(expected, trained[n]).map { d * $0 + (1 - d) * Double($1) }
+        }
+
+        let store = makeStore(model)
+        var validated: [Float] = [], savedValues: [Float] = [], savedTraining: [Float]? = nil
+        var trainer: Trainer!
+        trainer = try Trainer(model: model, store: store, options: options(maxSteps: 6) { $0.ema = 0.9 }, data: data,
+                              validate: { s in
+                                  validated = Array(UnsafeBufferPointer(start: s.values.data, count: s.values.count))
+                                  return try self.validationLoss(model, data, s)
+                              },
+                              save: { kind, _ in
+                                  guard kind == .final else { return }
+                                  savedValues = Array(UnsafeBufferPointer(start: store.values.data, count: store.values.count))
+                                  savedTraining = trainer.trainingWeights.map { Array(UnsafeBufferPointer(start: $0.data, count: $0.count)) }
+                              }, log: { _ in })
+        _ = try trainer.run()
+        let avg = try XCTUnwrap(trainer.averaged)
+        let got = Array(UnsafeBufferPointer(start: avg.data, count: avg.count))
+        let worst = zip(got, expected).map { abs(Double($0) - $1) }.max() ?? .infinity
+        XCTAssertLessThan(worst, 1e-6, "averaged weights differ from the formula by up to \(worst)")
+        // The trained weights are those of a run without averaging, and away from the average.
+        XCTAssertEqual(Array(UnsafeBufferPointer(start: store.values.data, count: store.values.count)), trained[6])
+        XCTAssertGreaterThan(zip(trained[6], got).map { abs($0 - $1) }.max() ?? 0, 1e-4)
+        // Validation and the saved model see the average; the save also gets the trained weights.
+        XCTAssertEqual(validated, got)
+        XCTAssertEqual(savedValues, got)
+        XCTAssertEqual(savedTraining, trained[6])
+        XCTAssertNil(trainer.trainingWeights, "outside a save call")
+    }
+
     func testStopsAfterMaxEpochs() throws {
         let model = try makeModel(dropout: 0)
         let data = CopyData(count: 12, seed: 2)

@@ -71,6 +71,30 @@ final class TrainingSessionTests: XCTestCase {
         XCTAssertTrue(lines.contains { $0.contains("split (source)") }, lines.joined(separator: "\n"))
     }
 
+    func testResumeWithWeightAveragingIsBitIdentical() throws {
+        func averaging(_ r: Recipe) -> Recipe { var r = r; r.training.ema = 0.95; return r }
+        _ = try TrainingSession(recipe: averaging(try recipe(output: dir + "/straight", steps: 20)), log: { _ in }, progress: .plain).run()
+        _ = try TrainingSession(recipe: averaging(try recipe(output: dir + "/split", steps: 10)), log: { _ in }, progress: .plain).run()
+        _ = try TrainingSession(recipe: averaging(try recipe(output: dir + "/split", steps: 20)), resume: dir + "/split",
+                                log: { _ in }, progress: .plain).run()
+        let straight = try ModelFile.read(dir + "/straight/checkpoint-20.safetensors")
+        let split = try ModelFile.read(dir + "/split/checkpoint-20.safetensors")
+        XCTAssertTrue(straight.hasTrainingWeights && split.hasTrainingWeights)
+        // The parameters (the average) and the trained weights both match bit for bit.
+        let a = try XCTUnwrap(try straight.averagedWeights()), b = try XCTUnwrap(try split.averagedWeights())
+        XCTAssertTrue(Array(UnsafeBufferPointer(start: a.data, count: a.count)) == Array(UnsafeBufferPointer(start: b.data, count: b.count)),
+                      "resumed averaged weights differ")
+        let (_, trainedA) = try straight.instantiate(optimizer: true), (_, trainedB) = try split.instantiate(optimizer: true)
+        let ta = Array(UnsafeBufferPointer(start: trainedA.values.data, count: trainedA.values.count))
+        XCTAssertEqual(ta, Array(UnsafeBufferPointer(start: trainedB.values.data, count: trainedB.values.count)), "resumed trained weights differ")
+        XCTAssertNotEqual(ta, Array(UnsafeBufferPointer(start: a.data, count: a.count)), "the average is not the trained weights")
+        // The final model holds the average and no training state; decoding loads the average.
+        let final = try ModelFile.read(dir + "/straight/model.safetensors")
+        XCTAssertFalse(final.hasTrainingWeights)
+        XCTAssertEqual(try weights(dir + "/straight/model.safetensors"), try weights(dir + "/straight/checkpoint-20.safetensors"))
+        XCTAssertEqual(try weights(dir + "/straight/model.safetensors"), Array(UnsafeBufferPointer(start: a.data, count: a.count)))
+    }
+
     func testCheckpointsDecodeAndMismatchIsRefused() throws {
         _ = try TrainingSession(recipe: try recipe(output: dir + "/run", steps: 5), log: { _ in }, progress: .plain).run()
         let runner = try ModelRunner(path: dir + "/run/checkpoint-5.safetensors", task: .translate)

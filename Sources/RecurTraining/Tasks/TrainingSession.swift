@@ -5,6 +5,11 @@ import RecurModels
 
 extension ExampleData: TrainingData {}
 
+/// Lets the trainer's save closure, made before the trainer, reach it.
+private final class TrainerLink {
+    weak var trainer: Trainer?
+}
+
 /// One `recur train` run: a recipe made into task data, a model and a
 /// trainer, with checkpoints written as model files (weights, Adam moments,
 /// the trainer's state, the vocabularies and frontend settings), so that
@@ -93,6 +98,7 @@ public final class TrainingSession {
         let beam = recipe.training.validBeam
         let (m, io, description, weights) = (model, task.io, description, store)
         let runDirectory = options.runDirectory
+        let link = TrainerLink()
         trainer = try Trainer(
             model: model, store: store, options: options, data: task.train,
             validate: { store in
@@ -108,12 +114,15 @@ public final class TrainingSession {
                 if let best = state.bestMetric { d.notes["best_\(metric)"] = String(best) }
                 d.notes["step"] = String(state.step)
                 // The final model is for use: no optimizer state; checkpoints keep it for --resume.
+                // With weight averaging the store holds the average now; checkpoints keep the trained weights too.
                 try ModelFile.write(to: dir.path(for: kind), description: d, store: weights, training: try state.jsonString(),
-                                    includeOptimizer: kind != .final)
+                                    includeOptimizer: kind != .final,
+                                    trainingWeights: kind != .final ? link.trainer?.trainingWeights : nil)
             },
             log: log,
             progress: { Trainer.writeStderr($0) })
-        if let saved { try trainer.resume(from: saved) }
+        link.trainer = trainer
+        if let saved { try trainer.resume(from: saved, averaged: try loaded?.averagedWeights()) }
         if let dir = runDirectory {
             try dir.create()
             try AtomicFile.write(Data(((try? recipe.encodeYAML()) ?? "").utf8), to: dir.recipePath)

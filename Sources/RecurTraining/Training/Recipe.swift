@@ -257,6 +257,11 @@ public struct Recipe: Codable, Equatable, Sendable {
         /// Global gradient-norm clip (0: none).
         public var clip: Double
         public var labelSmoothing: Double
+        /// Exponential moving average of the weights (Marian's exponential smoothing):
+        /// after each step avg ← d·avg + (1 − d)·weights with d = min(ema, (1 + n)/(10 + n)),
+        /// n the optimizer steps so far; validation and every model file use the average.
+        /// 0: off. Typical: 0.999 to 0.9999.
+        public var ema: Double
         /// Scheduled sampling's final rate in [0, 1) (encoder-decoder tasks only): the probability
         /// that a decoder input is the model's previous prediction instead of the reference (0: teacher forcing).
         public var scheduledSampling: Double
@@ -281,7 +286,7 @@ public struct Recipe: Codable, Equatable, Sendable {
         enum CodingKeys: String, CodingKey, CaseIterable {
             case batchTokens = "batch_tokens", maxSentences = "max_sentences", bucketWidth = "bucket_width"
             case batchCost = "batch_cost", maxSteps = "max_steps", maxEpochs = "max_epochs", maxMinutes = "max_minutes"
-            case clip, labelSmoothing = "label_smoothing", scheduledSampling = "scheduled_sampling"
+            case clip, labelSmoothing = "label_smoothing", ema, scheduledSampling = "scheduled_sampling"
             case scheduledSamplingRamp = "scheduled_sampling_ramp", validateEvery = "validate_every"
             case checkpointEvery = "checkpoint_every", keepLast = "keep_last", patience, metric
             case validBeam = "valid_beam", validLimit = "valid_limit", logEvery = "log_every"
@@ -379,6 +384,7 @@ public struct Recipe: Codable, Equatable, Sendable {
           max_minutes: null
           clip: 5.0
           label_smoothing: 0.1
+          ema: 0.0
           scheduled_sampling: 0.0
           scheduled_sampling_ramp: 0
           validate_every: 500
@@ -538,6 +544,7 @@ public struct Recipe: Codable, Equatable, Sendable {
                  "one of max_steps, max_epochs and max_minutes must be set, or training never ends")
         try need(training.clip >= 0, "training.clip", "must be ≥ 0 (0: no clipping)")
         try need(training.labelSmoothing >= 0 && training.labelSmoothing < 1, "training.label_smoothing", "must be in [0, 1)")
+        try need(training.ema >= 0 && training.ema < 1, "training.ema", "must be in [0, 1) (0: no weight averaging; typical 0.999), got \(training.ema)")
         try need(training.scheduledSampling >= 0 && training.scheduledSampling < 1, "training.scheduled_sampling",
                  "must be in [0, 1) (0: teacher forcing), got \(training.scheduledSampling)")
         try need(training.scheduledSampling == 0 || (task != .generate && task != .classify), "training.scheduled_sampling",

@@ -20,6 +20,13 @@
 // plus the moments the caller restores with the weights. Only a stop on
 // `max_minutes` depends on the clock.
 //
+// Weight averaging (`ema` > 0, Marian's exponential smoothing): after every
+// optimizer step avg ← d·avg + (1 − d)·weights, d = min(ema, (1 + n)/(10 + n))
+// with n the optimizer steps so far (the average follows the weights closely
+// at first). Validation and every checkpoint see the average (the store's
+// values are swapped with it for the call); `trainingWeights` then holds the
+// weights being trained, which checkpoints keep for `--resume`.
+//
 // Divergence guard: the trainer keeps an in-memory copy of the values and
 // optimizer moments (and the state) taken at the start and at every periodic
 // checkpoint, i.e. what the last checkpoint file holds. A non-finite loss or
@@ -139,6 +146,8 @@ public struct TrainingOptions: Sendable, Equatable {
     /// Global gradient-norm clip (0: none).
     public var clip: Double
     public var labelSmoothing: Double
+    /// Weight averaging's decay in [0, 1) (0: off); see the file comment.
+    public var ema: Double
     /// Scheduled sampling's final rate, in [0, 1) (0: teacher forcing only); see `scheduledSamplingRate(step:)`.
     public var scheduledSampling: Double
     /// Steps over which the scheduled-sampling rate rises linearly from 0 to `scheduledSampling` (0: the full rate from the start).
@@ -172,6 +181,7 @@ public struct TrainingOptions: Sendable, Equatable {
         maxMinutes = t.maxMinutes
         clip = t.clip
         labelSmoothing = t.labelSmoothing
+        ema = t.ema
         scheduledSampling = t.scheduledSampling
         scheduledSamplingRamp = t.scheduledSamplingRamp
         validateEvery = t.validateEvery
@@ -274,6 +284,11 @@ public final class Trainer {
     private let style: ProgressStyle
     private var snapshotStore: ParameterStore?
     private var snapshotState: TrainingState?
+    private var snapshotAverage: Tensor?
+    /// The averaged weights (`options.ema` > 0; made when `run` starts unless `resume` gave them).
+    public private(set) var averaged: Tensor?
+    /// Whether `store.values` holds the average now (and `averaged` the trained weights).
+    private var swapped = false
     private var jsonl: FileHandle?
     private var lastValidation: ValidationResult?
     // Running figures for the log and the progress line.
@@ -341,9 +356,26 @@ public final class Trainer {
         }
     }
 
+    /// The weights being trained while `store.values` holds their average:
+    /// set only during a `save` call of a run with weight averaging (the
+    /// checkpoint keeps them for `--resume`); nil otherwise.
+    public var trainingWeights: Tensor? { swapped ? averaged : nil }
+
     /// Continues from a saved state; the caller has restored the weights
-    /// and the optimizer moments into `store` (the model file holds them).
-    public func resume(from saved: TrainingState) throws {
+    /// and the optimizer moments into `store` (the model file holds them)
+    /// and passes the averaged weights of a run with weight averaging
+    /// (nil: the average starts again from the weights).
+    public func resume(from saved: TrainingState, averaged: Tensor? = nil) throws {
+        if options.ema > 0 {
+            if let averaged {
+                guard averaged.count == store.values.count else {
+                    throw RecurError(.shape, "the averaged weights hold \(averaged.count) numbers, the model \(store.values.count)")
+                }
+                self.averaged = averaged.copy()
+            } else {
+                emit("note: the checkpoint holds no averaged weights; the average (training.ema) starts from its weights")
+            }
+        }
         stream = try BatchStream(batcher, cursor: saved.cursor)
         state = saved
         optimizer.stepCount = saved.optimizerStepCount
@@ -376,6 +408,7 @@ public final class Trainer {
         emit(state.step == 0
              ? "training on \(data.count) examples, \(stream.batchesInEpoch) batches in epoch 1, \(store.parameterCount) parameters"
              : "resuming at step \(state.step) (epoch \(String(format: "%.2f", fractionalEpoch())), data position \(state.cursor))")
+        if options.ema > 0 && averaged == nil { averaged = store.values.copy() }
         takeSnapshot()
         if parallel?.ways != Threads.count { parallel = DataParallel(layout: store.layout, ways: Threads.count) }
 
@@ -395,6 +428,7 @@ public final class Trainer {
             let lr = options.learningRate(step: state.step, plateauRate: state.plateau?.learningRate, lrScale: state.lrScale)
             optimizer.learningRate = Float(lr)
             optimizer.step(store)
+            updateAverage()
             state.step += 1
             state.cursor = stream.cursor
             state.optimizerStepCount = optimizer.stepCount
@@ -467,7 +501,7 @@ public final class Trainer {
     /// Validates; returns true when early stopping fires.
     private func validate(scheduled: Bool) throws -> Bool {
         clearProgress()
-        let r = try validateBody(store)
+        let r = try withAveragedWeights { try validateBody(store) }
         lastValidation = r
         let improved = r.figure.isFinite && (state.bestMetric.map { r.figureHigherIsBetter ? r.figure > $0 : r.figure < $0 } ?? true)
         if improved {
@@ -514,7 +548,43 @@ public final class Trainer {
 
     private func checkpoint(_ kind: CheckpointKind) throws {
         state.elapsedSeconds = sessionStartElapsed + (clock() - sessionStart)
-        try save(kind, state)
+        try withAveragedWeights { try save(kind, state) }
+    }
+
+    // MARK: Weight averaging
+
+    /// avg ← d·avg + (1 − d)·weights after optimizer step n (see the file comment).
+    private func updateAverage() {
+        guard let avg = averaged else { return }
+        let n = Double(optimizer.stepCount)
+        let d = Float(min(options.ema, (1 + n) / (10 + n)))
+        let a = avg.data, w = store.values.data
+        parallelFor(avg.count, minChunk: 1 << 16) { range in
+            var lo = range.lowerBound
+            while lo < range.upperBound {
+                let k = min(1 << 14, range.upperBound - lo)
+                Kernels.scale(k, d, a + lo)
+                Kernels.addScaled(k, 1 - d, w + lo, a + lo)
+                lo += k
+            }
+        }
+    }
+
+    /// Runs `body` with the averaged weights in `store.values` (and the trained
+    /// ones in `averaged`), swapping back afterwards; just `body` without averaging.
+    private func withAveragedWeights<T>(_ body: () throws -> T) rethrows -> T {
+        guard let avg = averaged, !swapped else { return try body() }
+        Self.swapContents(avg, store.values)
+        swapped = true
+        defer { Self.swapContents(avg, store.values); swapped = false }
+        return try body()
+    }
+
+    private static func swapContents(_ x: Tensor, _ y: Tensor) {
+        let a = x.data, b = y.data
+        parallelFor(x.count, minChunk: 1 << 16) { range in
+            for i in range { let t = a[i]; a[i] = b[i]; b[i] = t }
+        }
     }
 
     // MARK: Divergence guard
@@ -523,6 +593,7 @@ public final class Trainer {
         if snapshotStore == nil { snapshotStore = ParameterStore(store.layout) }
         // Same layout by construction.
         try! snapshotStore!.copy(from: store, includingOptimizerState: true)
+        snapshotAverage = averaged?.copy()
         snapshotState = state
     }
 
@@ -535,6 +606,7 @@ public final class Trainer {
             throw RecurError(.value, "training diverged: \(reason) at step \(failedStep), after \(options.maxRollbacks) rollbacks with the learning rate halved each time (now × \(Self.format(state.lrScale))); lower optimizer.lr, set training.clip, or check the data")
         }
         try store.copy(from: snapshotStore, includingOptimizerState: true)
+        if let avg = averaged, let snap = snapshotAverage { avg.data.update(from: snap.data, count: avg.count) }
         store.zeroGrads()
         var restored = snap
         restored.lrScale = state.lrScale * 0.5
