@@ -258,9 +258,10 @@ final class DecodeCLITests: XCTestCase {
         XCTAssertEqual(o["value"] as? Double, 100)
         XCTAssertEqual(o["examples"] as? Int, Set(pairs.map(\.0)).count)
         // Text form (BLEU is the default metric: 0 here, as sacrebleu's, since no sentence has 4 words).
+        // The model lowercases, so its references are lowercased and the signature says case:lc (sacrebleu -lc).
         let text = try RecurBinary.run(["evaluate", "-m", path, "--data", data])
         XCTAssertEqual(text.status, 0, text.stderr)
-        XCTAssertTrue(text.stdout.contains("\nbleu        0  (nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:"), text.stdout)
+        XCTAssertTrue(text.stdout.contains("\nbleu        0  (nrefs:1|case:lc|eff:no|tok:13a|smooth:exp|version:"), text.stdout)
         XCTAssertTrue(text.stdout.contains("\nloss        0."), text.stdout)
     }
 }

@@ -115,11 +115,21 @@ final class MetricTaskTests: XCTestCase {
         XCTAssertThrowsError(try TaskMetric(name: "meteor"))
     }
 
-    func testBetterDependsOnTheDirection() {
+    func testBetterDependsOnTheDirection() throws {
         XCTAssertTrue(TaskMetric.bleu.isBetter(30, than: 20))
         XCTAssertFalse(TaskMetric.wer.isBetter(0.3, than: 0.2))
         XCTAssertTrue(TaskMetric.cer.isBetter(0.1, than: 0.2))
         XCTAssertTrue(TaskMetric.ciderD.isBetter(0, than: nil))
         XCTAssertTrue(TaskMetric.bleu.signature(nrefs: 2).hasPrefix("nrefs:2|case:mixed|eff:no|tok:13a|smooth:exp|"))
+        // Case-insensitive scoring (sacrebleu -lc) equals scoring lowercased text, and says so.
+        XCTAssertTrue(TaskMetric.bleu.signature(nrefs: 1, lowercase: true).hasPrefix("nrefs:1|case:lc|"))
+        XCTAssertTrue(TaskMetric.chrf.signature(nrefs: 1, lowercase: true).hasPrefix("nrefs:1|case:lc|"))
+        let hyps = ["je suis content de te voir .", "il pleut à Paris"], refs = [["Je suis content de te voir ."], ["Il pleut à Paris."]]
+        for m in [TaskMetric.bleu, .chrf, .chrfPlusPlus] {
+            let lc = try m.score(hypotheses: hyps, references: refs, lowercase: true)
+            let lowered = try m.score(hypotheses: hyps.map { $0.lowercased() }, references: refs.map { $0.map { $0.lowercased() } })
+            XCTAssertEqual(lc, lowered, accuracy: 1e-9, m.rawValue)
+            XCTAssertGreaterThan(lc, try m.score(hypotheses: hyps, references: refs), m.rawValue)
+        }
     }
 }

@@ -45,11 +45,19 @@ public enum TaskMetric: String, CaseIterable, Sendable {
 
     /// The metric of `hypotheses` against `references` (`references[i]`: the
     /// references of segment i; WER and CER use the first of each).
-    public func score(hypotheses: [String], references: [[String]]) throws -> Double {
+    /// `lowercase`: BLEU and chrF compare lowercased text (sacrebleu `-lc`),
+    /// as for a model that writes lowercase and whose references were lowercased.
+    public func score(hypotheses: [String], references: [[String]], lowercase: Bool = false) throws -> Double {
         switch self {
-        case .bleu: return try BLEU().corpusScore(hypotheses: hypotheses, references: references).score
-        case .chrf: return try ChrF().corpusScore(hypotheses: hypotheses, references: references).score
-        case .chrfPlusPlus: return try ChrF.plusPlus.corpusScore(hypotheses: hypotheses, references: references).score
+        case .bleu: return try BLEU(lowercase: lowercase).corpusScore(hypotheses: hypotheses, references: references).score
+        case .chrf:
+            var c = ChrF()
+            c.lowercase = lowercase
+            return try c.corpusScore(hypotheses: hypotheses, references: references).score
+        case .chrfPlusPlus:
+            var c = ChrF.plusPlus
+            c.lowercase = lowercase
+            return try c.corpusScore(hypotheses: hypotheses, references: references).score
         case .wer, .cer:
             try MetricSignature.check(hypotheses: hypotheses.count, references: references, metric: rawValue.uppercased())
             let firsts = references.map { $0[0] }
@@ -69,11 +77,17 @@ public enum TaskMetric: String, CaseIterable, Sendable {
 
     /// A signature to store with a figure: sacrebleu's for BLEU and chrF (with
     /// `nrefs` as given), the reference implementation's name and version otherwise.
-    public func signature(nrefs: Int = 1) -> String {
+    public func signature(nrefs: Int = 1, lowercase: Bool = false) -> String {
         switch self {
-        case .bleu: return BLEU().signature(nrefs: String(nrefs))
-        case .chrf: return ChrF().signature(nrefs: String(nrefs))
-        case .chrfPlusPlus: return ChrF.plusPlus.signature(nrefs: String(nrefs))
+        case .bleu: return BLEU(lowercase: lowercase).signature(nrefs: String(nrefs))
+        case .chrf:
+            var c = ChrF()
+            c.lowercase = lowercase
+            return c.signature(nrefs: String(nrefs))
+        case .chrfPlusPlus:
+            var c = ChrF.plusPlus
+            c.lowercase = lowercase
+            return c.signature(nrefs: String(nrefs))
         case .wer, .cer:
             return "\(rawValue):jiwer-default|version:recur-\(RecurVersion.version)+jiwer-\(MetricSignature.jiwerVersion)"
         case .exact:

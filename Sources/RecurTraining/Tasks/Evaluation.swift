@@ -131,10 +131,13 @@ public enum TaskEvaluation {
                 let hyps = try TaskDecoding.decode(s2s, store, data.sources, settings: settings)
                 e.hypotheses = hyps.map { io.text($0.first?.tokens ?? []) }
             }
+            // References go through the model's normalizer, as its outputs did: a lowercasing model is
+            // scored case-insensitively (sacrebleu -lc), and the signature says so.
             let refs = data.references.map { $0.map(io.normalizedReference) }
-            e.metric = try m.score(hypotheses: e.hypotheses, references: refs)
+            let lowercase = io.task != .classify && (io.targetTokenizer?.normalizer.lowercase ?? false)
+            e.metric = try m.score(hypotheses: e.hypotheses, references: refs, lowercase: lowercase)
             e.higherIsBetter = m.higherIsBetter
-            e.signature = m.signature(nrefs: refs.map(\.count).max() ?? 1)
+            e.signature = m.signature(nrefs: refs.map(\.count).max() ?? 1, lowercase: lowercase)
             let n = min(samples, data.count)
             e.samples = (0..<n).map { i in "\(data.origins[i]): \(e.hypotheses[i]) ‖ \(refs[i][0])" }
         }
