@@ -122,6 +122,18 @@ final class ClassifyTrainingTests: XCTestCase {
         }
     }
 
+    func testMediaListsAreRefused() throws {
+        try write(["a.wav\tone", "b.wav\ttwo"], "list.tsv")
+        for format in ["manifest", "captions", "fsdd"] {
+            var r = try recipe(steps: 1)
+            r.data.format = format
+            r.data.train = "list.tsv"
+            XCTAssertThrowsError(try TrainingSession(recipe: r, log: { _ in }, progress: .plain)) { e in
+                XCTAssertTrue("\(e)".contains("classify reads text<TAB>label lines"), "\(format): \(e)")
+            }
+        }
+    }
+
     func testLabelsMapToClassIdsAndBack() throws {
         let labels = Vocabulary(kind: .word, tokens: ["Pos", "neg"])
         let io = try TaskIO(task: .classify, sourceVocabulary: Vocabulary(kind: .word, tokens: ["x"]), targetVocabulary: labels,

@@ -186,6 +186,10 @@ public enum TaskPreparation {
         func note(_ s: String) { report.append(s); log(s) }
         let normalizer = TextNormalizer(form: .nfc, lowercase: lowercase)
         if let factors = spec.speedFactors { try checkSpeedFactors(factors, task: spec.task) }
+        if spec.task == .classify && spec.format != .tsv {
+            // The classifier reads text: a list of audio or image files would be tokenized as path strings.
+            throw RecurError(.usage, "classify reads text<TAB>label lines (format tsv), not \(spec.format.rawValue); spoken-word or image classification is not supported: train a transcribe or caption model")
+        }
 
         // 1. Read.
         var examples: [Example] = []
