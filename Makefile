@@ -5,7 +5,7 @@ APT_PACKAGES = libsndfile1-dev libfftw3-dev libpng-dev libopenblas-dev libsoxr-d
 SUDO = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 RELEASE_BIN = .build/release/recur
 
-.PHONY: deps build release test demo expected bench install clean
+.PHONY: deps build release test demo expected vocab bench install clean
 
 # Installs the Debian packages the build and the tests need; does nothing when they are there.
 deps:
@@ -57,6 +57,10 @@ expected: release
 	  case $$n in speech-*) in="samples/speech/digits-*.wav";; caption*) in="samples/images/*.png";; translate-fr-en) in=samples/text/fr.txt;; *) in=samples/text/en.txt;; esac; \
 	  if $(RELEASE_BIN) run $$p --check > /dev/null 2>&1; then $(RELEASE_BIN) run $$p --jsonl $$in > samples/expected/$$n.jsonl && echo "samples/expected/$$n.jsonl"; \
 	  else echo "$$n: models missing, skipped"; fi; done
+
+# Writes each shipped model's vocabularies into vocab/ (a test checks they match the models).
+vocab: release
+	$(RELEASE_BIN) vocab extract models/*.safetensors --out-dir vocab
 
 bench: release
 	$(RELEASE_BIN) bench kernels

@@ -2,13 +2,15 @@ import ArgumentParser
 import Foundation
 import RecurCore
 import RecurFrontends
+import RecurModels
+import RecurPipelines
 
 /// `recur vocab`: build and inspect vocabularies.
 struct VocabCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vocab",
         abstract: "Build vocabularies (char, word, BPE) from corpora.",
-        subcommands: [VocabBuild.self, VocabInfo.self]
+        subcommands: [VocabBuild.self, VocabInfo.self, VocabExtract.self]
     )
 }
 
@@ -86,6 +88,56 @@ struct VocabInfo: ParsableCommand {
             do {
                 let vocab = try Vocabulary.load(v)
                 writeLine("\(v)\t\(vocab.kind.rawValue)\t\(vocab.count)\t\(vocab.hash)")
+            } catch {
+                printError("\(error)")
+                failed += 1
+            }
+        }
+        if failed > 0 { throw ExitCode.failure }
+    }
+}
+
+/// `recur vocab extract`: a model file's vocabularies as vocabulary files.
+struct VocabExtract: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "extract",
+        abstract: "Write the vocabularies stored in model files as vocabulary files.",
+        discussion: """
+        For each MODEL (a file, or a shipped model's name), writes OUT_DIR/NAME.source.vocab and \
+        OUT_DIR/NAME.target.vocab (the sides it has; BPE merges beside them as .merges), NAME being \
+        the file name without .safetensors, each atomically and byte for byte as the model holds it \
+        (same content hash). Prints each file's path, kind, size and hash. `recur tokenize --vocab` \
+        then tokenizes exactly as the model does (with --lowercase when the model's normalizer \
+        lowercases, as `recur inspect` shows).
+        """
+    )
+
+    @Argument(help: "Model files or shipped model names.") var models: [String] = []
+    @Option(name: .customLong("out-dir"), help: "Folder to write the vocabularies into (made if missing).") var outDir: String
+
+    func validate() throws {
+        guard !models.isEmpty else { throw ValidationError("give at least one model") }
+    }
+
+    func run() throws {
+        var failed = 0
+        for name in models {
+            do {
+                let path = try ModelLocator.resolve(explicit: name, defaultName: name)
+                let loaded = try ModelFile.read(path)
+                var base = (path as NSString).lastPathComponent
+                if base.hasSuffix(".safetensors") { base = String(base.dropLast(".safetensors".count)) }
+                do {
+                    try FileManager.default.createDirectory(atPath: outDir, withIntermediateDirectories: true)
+                } catch {
+                    throw RecurError(.io, "cannot make the folder", file: outDir)
+                }
+                for (role, vocab) in [("source", loaded.description.sourceVocabulary), ("target", loaded.description.targetVocabulary)] {
+                    guard let vocab else { continue }
+                    let out = (outDir as NSString).appendingPathComponent("\(base).\(role).vocab")
+                    try vocab.write(to: out)
+                    writeLine("\(out)\t\(vocab.kind.rawValue)\t\(vocab.count)\t\(vocab.hash)")
+                }
             } catch {
                 printError("\(error)")
                 failed += 1

@@ -1,5 +1,7 @@
 import Foundation
 import RecurCore
+import RecurFrontends
+import RecurModels
 import RecurTestSupport
 import XCTest
 
@@ -31,6 +33,27 @@ final class ExpectedSamplesTests: XCTestCase {
         var file = ""
         if case .object(let s)? = o["source"], case .string(let f)? = s["file"] { file = (f as NSString).lastPathComponent }
         return (file, texts)
+    }
+
+    /// vocab/ holds each shipped model's vocabularies exactly as the model does (`make vocab`).
+    func testShippedVocabulariesMatchTheShippedModels() throws {
+        let root = RecurBinary.packageRoot
+        let models = try FileManager.default.contentsOfDirectory(atPath: root.appendingPathComponent("models").path)
+            .filter { $0.hasSuffix(".safetensors") }.sorted()
+        XCTAssertFalse(models.isEmpty)
+        for m in models {
+            let name = String(m.dropLast(".safetensors".count))
+            let d = try ModelFile.read(root.appendingPathComponent("models/" + m).path).description
+            for (role, v) in [("source", d.sourceVocabulary), ("target", d.targetVocabulary)] {
+                let file = root.appendingPathComponent("vocab/\(name).\(role).vocab").path
+                guard let v else {
+                    XCTAssertFalse(FileManager.default.fileExists(atPath: file), "\(file): \(m) has no \(role) vocabulary")
+                    continue
+                }
+                let shipped = try Vocabulary.load(file, kind: v.kind)
+                XCTAssertEqual(shipped.hash, v.hash, "\(file) is not \(m)'s \(role) vocabulary: run make vocab")
+            }
+        }
     }
 
     func testShippedPipelinesGiveTheExpectedOutputs() throws {

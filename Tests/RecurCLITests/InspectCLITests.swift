@@ -87,6 +87,25 @@ final class InspectCLITests: XCTestCase {
         XCTAssertTrue(tensors.contains { $0["name"] as? String == "optimizer.exp_avg.decoder.output.bias" && $0["dtype"] as? String == "F32" })
     }
 
+    func testVocabExtractWritesTheModelsVocabularies() throws {
+        let (path, _) = try writeModel()
+        let out = dir + "/vocab"
+        let r = try RecurBinary.run(["vocab", "extract", path, "--out-dir", out])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        for (role, v) in [("source", Self.source), ("target", Self.target)] {
+            let file = out + "/m.\(role).vocab"
+            let back = try Vocabulary.load(file)
+            XCTAssertEqual(back.tokens, v.tokens, role)
+            XCTAssertEqual(back.hash, v.hash, "\(role): the same content hash as the model's")
+            XCTAssertTrue(r.stdout.contains("\(file)\t\(v.kind.rawValue)\t\(v.count)\t\(v.hash)"), r.stdout)
+        }
+        // A missing model is named; the others are still written; exit 1.
+        let bad = try RecurBinary.run(["vocab", "extract", dir + "/nope.safetensors", path, "--out-dir", dir + "/v2"])
+        XCTAssertEqual(bad.status, 1, bad.stderr)
+        XCTAssertTrue(bad.stderr.contains("nope.safetensors"), bad.stderr)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/v2/m.source.vocab"))
+    }
+
     func testInspectRefusesABadFile() throws {
         let path = dir + "/not-a-model.safetensors"
         try Data("just text".utf8).write(to: URL(fileURLWithPath: path))
