@@ -47,6 +47,15 @@ final class TaskTrainingTests: XCTestCase {
         return (maxSteps, exact)
     }
 
+    func testSourcesAreBatchedShortestFirst() {
+        let sources: [PreparedSource] = [[1, 2, 3], [1], [4, 5], [6], [7, 8, 9, 10]].map { .tokens($0) }
+        // Lengths 3 1 2 1 4: shortest first, ties in index order, at most 2 a batch (0 counts as 1).
+        XCTAssertEqual(sources.batchesByLength(2), [[1, 3], [2, 0], [4]])
+        XCTAssertEqual(sources.batchesByLength(0), [[1], [3], [2], [0], [4]])
+        XCTAssertEqual(sources.batchesByLength(10), [[1, 3, 2, 0, 4]])
+        XCTAssertEqual([PreparedSource]().batchesByLength(4), [])
+    }
+
     func testTextToySubstitutionLanguage() throws {
         // Target: each source word mapped to another word, order reversed.
         let map = ["a": "x", "b": "y", "c": "z", "d": "w"]

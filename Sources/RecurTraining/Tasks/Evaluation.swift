@@ -22,6 +22,16 @@ public struct DecodeSettings: Sendable {
     }
 }
 
+extension Array where Element == PreparedSource {
+    /// Indices of these sources cut into batches of at most `size` (at least 1),
+    /// shortest sources first (ties in index order), so that a batch pads little.
+    func batchesByLength(_ size: Int) -> [[Int]] {
+        let n = Swift.max(size, 1)
+        let order = indices.sorted { self[$0].length != self[$1].length ? self[$0].length < self[$1].length : $0 < $1 }
+        return stride(from: 0, to: order.count, by: n).map { [Int](order[$0..<Swift.min($0 + n, order.count)]) }
+    }
+}
+
 public enum TaskDecoding {
     /// The n-best hypotheses of every source, in source order. Sources are
     /// decoded in batches of similar length (image cells: any).
@@ -29,11 +39,7 @@ public enum TaskDecoding {
                               settings: DecodeSettings) throws -> [[Hypothesis]] {
         var results = [[Hypothesis]](repeating: [], count: sources.count)
         // Similar lengths together: less padding in the encoder.
-        let order = sources.indices.sorted { sources[$0].length != sources[$1].length ? sources[$0].length < sources[$1].length : $0 < $1 }
-        var start = 0
-        while start < order.count {
-            let idx = Array(order[start..<min(start + max(settings.batchSize, 1), order.count)])
-            start += idx.count
+        for idx in sources.batchesByLength(settings.batchSize) {
             let scorer = try Seq2SeqScorer(model: model, store: store, sources: try idx.map { sources[$0] }.batch())
             let hyps: [[Hypothesis]]
             if settings.beam <= 1 && settings.nBest <= 1 {
@@ -56,12 +62,8 @@ public enum TaskClassification {
     public static func rank(_ model: Classifier, _ store: ParameterStore, _ sources: [PreparedSource], top: Int = 1,
                             batchSize: Int = 32) throws -> [[(id: Int, logProb: Float)]] {
         var results = [[(id: Int, logProb: Float)]](repeating: [], count: sources.count)
-        let order = sources.indices.sorted { sources[$0].length != sources[$1].length ? sources[$0].length < sources[$1].length : $0 < $1 }
         let classes = Array(Vocabulary.specials.count..<model.config.classes)
-        var start = 0
-        while start < order.count {
-            let idx = Array(order[start..<min(start + max(batchSize, 1), order.count)])
-            start += idx.count
+        for idx in sources.batchesByLength(batchSize) {
             let rows = try model.predict(store, sources: try idx.map { sources[$0] }.batch())
             for (k, i) in idx.enumerated() {
                 let row = rows[k]
@@ -101,12 +103,7 @@ public enum TaskEvaluation {
         // Teacher-forced loss.
         var nll = 0.0, tokens = 0
         var rng = RNG(seed: 0)  // not drawn from: training is false
-        let bs = max(settings.batchSize, 1)
-        let order = data.sources.indices.sorted { data.sources[$0].length < data.sources[$1].length }
-        var start = 0
-        while start < order.count {
-            let idx = Array(order[start..<min(start + bs, order.count)])
-            start += idx.count
+        for idx in data.sources.batchesByLength(settings.batchSize) {
             let l = try model.loss(store, sources: try idx.map { data.sources[$0] }.batch(), targets: idx.map { data.targets[$0] },
                                    training: false, labelSmoothing: 0, backward: false, rng: &rng)
             nll += l.negativeLogLikelihood
