@@ -1,5 +1,6 @@
 import Foundation
 import RecurCore
+import RecurFrontends
 import RecurModels
 import RecurTestSupport
 @testable import RecurTraining
@@ -108,6 +109,43 @@ final class TrainingSessionTests: XCTestCase {
         }
         XCTAssertThrowsError(try ModelRunner(path: dir + "/run/checkpoint-5.safetensors", task: .caption)) { e in
             XCTAssertTrue("\(e)".contains("recur translate"), "\(e)")
+        }
+    }
+    /// `data.media_root`: a caption list whose PNGs live in another folder
+    /// (as `../shared/data/captions/`: `captions.tsv` beside `images/`).
+    func testMediaRootFindsImagesOutsideTheListsFolder() throws {
+        try FileManager.default.createDirectory(atPath: dir + "/pics", withIntermediateDirectories: true)
+        var rows: [String] = []
+        for (i, name) in ["red", "green", "blue"].enumerated() {
+            var px = [UInt8](repeating: 100, count: 8 * 8 * 3)
+            for k in stride(from: i, to: px.count, by: 3) { px[k] = 250 }
+            try PNGWriter.write(path: dir + "/pics/\(name).png", width: 8, height: 8, rgb: px)
+            rows += ["\(name).png\ta \(name) picture", "\(name).png\tsomething \(name)"]
+        }
+        try (rows.joined(separator: "\n") + "\n").write(toFile: dir + "/captions.tsv", atomically: true, encoding: .utf8)
+        func recipe(_ media: String?) throws -> Recipe {
+            try Recipe.parse("""
+            task: caption
+            threads: 1
+            output: \(dir)/run
+            data: {root: \(dir), train: captions.tsv, valid_count: 1, valid_key: source\(media.map { ", media_root: " + $0 } ?? "")}
+            vocab: {target: {kind: word, size: 50, min_frequency: 1}}
+            frontend: {image: {grid: 2, size: 8}}
+            model: {cell: gru, embedding: 8, hidden: 8}
+            training: {batch_tokens: 40, max_steps: 2, validate_every: 2, log_every: 1}
+            """, file: dir + "/c.yaml")
+        }
+        let session = try TrainingSession(recipe: try recipe("pics"), log: { _ in }, progress: .plain)
+        XCTAssertEqual(session.task.train.sources.count, 4, "two images' captions train, the third image validates")
+        XCTAssertEqual(session.task.validation.references.map(\.count), [2])
+        _ = try session.run()
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/run/model.safetensors"))
+        // Without it the PNGs are looked for beside the list, and the error names the first missing one.
+        XCTAssertThrowsError(try TrainingSession(recipe: try recipe(nil), log: { _ in }, progress: .plain)) { e in
+            XCTAssertTrue("\(e)".contains("red.png"), "\(e)")
+        }
+        XCTAssertThrowsError(try Recipe.parse("task: translate\ndata: {media_root: pics}\n", file: "t.yaml")) { e in
+            XCTAssertTrue("\(e)".contains("data.media_root is for audio or image lists"), "\(e)")
         }
     }
 }

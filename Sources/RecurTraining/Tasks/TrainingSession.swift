@@ -219,6 +219,7 @@ public final class TrainingSession {
         spec.maxSourceWords = d.maxSourceWords
         spec.maxTargetWords = d.maxTargetWords
         spec.limit = d.limit
+        spec.mediaRoot = d.mediaRoot.map(d.resolve)
         spec.seed = recipe.seed
         spec.speedFactors = try speedFactors(recipe)
         return spec

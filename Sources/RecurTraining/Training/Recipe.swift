@@ -97,13 +97,17 @@ public struct Recipe: Codable, Equatable, Sendable {
         /// Text sources: the probability that a training source ending in `.`, `!`, `?`
         /// or `…` is given without it in a batch (users often type none).
         public var dropFinalPunctuation: Double
+        /// Where the relative audio or image paths of a list are found (under
+        /// `root` when relative; nil: the list's own folder), as for
+        /// `captions/captions.tsv`, whose PNGs are in `captions/images/`.
+        public var mediaRoot: String?
 
         enum CodingKeys: String, CodingKey, CaseIterable {
             case root, train, trainTarget = "train_target", format, hasHeader = "has_header"
             case sourceColumn = "source_column", targetColumn = "target_column"
             case valid, validTarget = "valid_target", validFraction = "valid_fraction", validCount = "valid_count"
             case validKey = "valid_key", maxSourceWords = "max_source_words", maxTargetWords = "max_target_words", limit
-            case dropFinalPunctuation = "drop_final_punctuation"
+            case dropFinalPunctuation = "drop_final_punctuation", mediaRoot = "media_root"
         }
 
         /// `path` under `root` (unchanged when absolute or when there is no root).
@@ -321,6 +325,7 @@ public struct Recipe: Codable, Equatable, Sendable {
           max_target_words: null
           limit: null
           drop_final_punctuation: 0.0
+          media_root: null
         vocab:
           source:
             kind: word
@@ -514,6 +519,8 @@ public struct Recipe: Codable, Equatable, Sendable {
                  "must be a probability in [0, 1], got \(data.dropFinalPunctuation)")
         try need(data.dropFinalPunctuation == 0 || task == .translate || task == .classify, "data.drop_final_punctuation",
                  "is for text sources (translate, classify), not \(task.rawValue)")
+        try need(data.mediaRoot == nil || task == .transcribe || task == .caption, "data.media_root",
+                 "is for audio or image lists (transcribe, caption), not \(task.rawValue)")
         try need((data.validCount ?? 0) >= 0, "data.valid_count", "must be ≥ 0")
         try need((data.limit ?? 1) >= 1, "data.limit", "must be at least 1")
         try need(frontend.audio.deltas >= 0 && frontend.audio.deltas <= 2, "frontend.audio.deltas", "must be 0, 1 or 2, got \(frontend.audio.deltas)")
