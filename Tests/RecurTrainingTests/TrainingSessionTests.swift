@@ -72,6 +72,32 @@ final class TrainingSessionTests: XCTestCase {
         XCTAssertTrue(lines.contains { $0.contains("split (source)") }, lines.joined(separator: "\n"))
     }
 
+    /// `valid.tsv` in the run directory holds the held-out examples; read
+    /// back as `recur evaluate` reads it, the best model scores exactly the
+    /// validation figure the run recorded.
+    func testValidationFileReproducesTheRecordedValidationFigure() throws {
+        var r = try recipe(output: dir + "/run", steps: 60)
+        r.training.metric = "chrf"   // BLEU of 1–4-word sentences is mostly 0
+        _ = try TrainingSession(recipe: r, log: { _ in }, progress: .plain).run()
+        let valid = try String(contentsOfFile: dir + "/run/valid.tsv", encoding: .utf8)
+        let rows = valid.split(separator: "\n")
+        let pairs = Set(try String(contentsOfFile: dir + "/pairs.tsv", encoding: .utf8).split(separator: "\n"))
+        XCTAssertTrue(rows.allSatisfy { pairs.contains($0) }, valid)
+        XCTAssertEqual(Set(rows.map { $0.split(separator: "\t")[0] }).count, 6, "valid_count: 6 distinct sources\n\(valid)")
+
+        let runner = try ModelRunner(path: dir + "/run/best.safetensors")
+        var spec = TaskDataSpec(task: .translate, train: [dir + "/run/valid.tsv"], format: .tsv)
+        spec.valid = dir + "/run/valid.tsv"
+        spec.validFraction = 0
+        let d = runner.loaded.description
+        let prepared = try TaskPreparation.prepare(spec, sourceVocabulary: nil, targetVocabulary: nil, lowercase: true, audio: nil,
+                                                   image: nil, existing: (d.sourceVocabulary, d.targetVocabulary))
+        let e = try TaskEvaluation.evaluate(runner.model, runner.store, data: prepared.validation, io: runner.io, metric: "chrf")
+        let recorded = try XCTUnwrap(d.notes["best_chrf"].flatMap(Double.init))
+        XCTAssertGreaterThan(recorded, 0, "the toy run learned something")
+        XCTAssertEqual(Double(try XCTUnwrap(e.metric)), recorded, accuracy: 1e-4)
+    }
+
     func testResumeWithWeightAveragingIsBitIdentical() throws {
         func averaging(_ r: Recipe) -> Recipe { var r = r; r.training.ema = 0.95; return r }
         _ = try TrainingSession(recipe: averaging(try recipe(output: dir + "/straight", steps: 20)), log: { _ in }, progress: .plain).run()
@@ -140,6 +166,11 @@ final class TrainingSessionTests: XCTestCase {
         XCTAssertEqual(session.task.validation.references.map(\.count), [2])
         _ = try session.run()
         XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/run/model.safetensors"))
+        // The held-out image's captions, with its absolute path, as `recur evaluate --data` reads them.
+        let valid = try String(contentsOfFile: dir + "/run/valid.tsv", encoding: .utf8).split(separator: "\n").map(String.init)
+        XCTAssertEqual(valid.count, 2, "\(valid)")
+        let image = try XCTUnwrap(valid.first?.split(separator: "\t").first.map(String.init))
+        XCTAssertTrue(image.hasPrefix(dir + "/pics/") && FileManager.default.fileExists(atPath: image), image)
         // Without it the PNGs are looked for beside the list, and the error names the first missing one.
         XCTAssertThrowsError(try TrainingSession(recipe: try recipe(nil), log: { _ in }, progress: .plain)) { e in
             XCTAssertTrue("\(e)".contains("red.png"), "\(e)")

@@ -170,6 +170,25 @@ public struct PreparedTask: @unchecked Sendable {
     public let validation: ValidationData
     /// Human-readable lines: what was read, dropped, split and built.
     public let report: [String]
+    /// The held-out examples as read (after the length filter), in file order.
+    public var validationExamples: [Example] = []
+
+    /// The held-out examples as a file `recur evaluate --data` reads with the
+    /// task's default format, giving the training's validation figure:
+    /// `source<TAB>target` (translate, classify), `path<TAB>transcript` with a
+    /// header (transcribe), `image<TAB>caption` (caption), media paths made
+    /// absolute. Nil for a language model (its validation is a text stream).
+    public func validationFile(task: ModelTask) -> String? {
+        guard task != .generate else { return nil }
+        let cwd = FileManager.default.currentDirectoryPath
+        func clean(_ s: String) -> String { s.replacingOccurrences(of: "\t", with: " ").replacingOccurrences(of: "\n", with: " ") }
+        var lines = task == .transcribe ? ["path\ttranscript"] : []
+        for e in validationExamples {
+            let source = task.source == .text || e.source.hasPrefix("/") ? e.source : (cwd as NSString).appendingPathComponent(e.source)
+            lines.append(clean(source) + "\t" + clean(e.target))
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
 }
 
 public enum TaskPreparation {
@@ -300,8 +319,10 @@ public enum TaskPreparation {
                                             let e = first[k]!
                                             return spec.task.source == .speech || spec.task.source == .image ? e.source : "\(e.file):\(e.line)"
                                         })
-        return PreparedTask(io: io, normalizer: normalizer, sourceVocabulary: sourceVocabulary, targetVocabulary: targetVocabulary,
-                            train: trainData, validation: validation, report: report)
+        var prepared = PreparedTask(io: io, normalizer: normalizer, sourceVocabulary: sourceVocabulary,
+                                    targetVocabulary: targetVocabulary, train: trainData, validation: validation, report: report)
+        prepared.validationExamples = valid
+        return prepared
     }
 
     /// The classes of a classify task: every distinct label of the training

@@ -126,6 +126,7 @@ public final class TrainingSession {
         if let dir = runDirectory {
             try dir.create()
             try AtomicFile.write(Data(((try? recipe.encodeYAML()) ?? "").utf8), to: dir.recipePath)
+            if let valid = task.validationFile(task: recipe.task) { try AtomicFile.write(Data(valid.utf8), to: dir.validationPath) }
         }
     }
 

@@ -1,6 +1,7 @@
 // The files of one training run, in the recipe's `output` directory:
 //
 //   recipe.yaml                      the effective recipe (Recipe.encodeYAML)
+//   valid.tsv                        the held-out examples, as `recur evaluate --data` reads them
 //   checkpoint-<step>.safetensors    periodic checkpoints, the last `keep_last` kept
 //   best.safetensors                 the best validation so far
 //   model.safetensors                the final weights (with the training state)
@@ -59,6 +60,7 @@ public struct RunDirectory: Sendable, Equatable {
     public var logPath: String { file("log.jsonl") }
     public var lossPlotPath: String { file("loss.png") }
     public var recipePath: String { file("recipe.yaml") }
+    public var validationPath: String { file("valid.tsv") }
 
     /// Where the caller writes a checkpoint of `kind`.
     public func path(for kind: CheckpointKind) -> String {
