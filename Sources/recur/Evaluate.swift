@@ -117,7 +117,8 @@ struct Evaluate: ParsableCommand {
                 try out.writeLine("model       \(path) (\(d.task.rawValue))")
                 try out.writeLine("data        \(data): \(examples) examples, \(references) references")
                 let value = e.metric.map { String(format: "%.4g", $0) } ?? "-"
-                try out.writeLine("\(e.metricName.padding(toLength: 11, withPad: " ", startingAt: 0)) \(value)\(e.signature.map { "  (\($0))" } ?? "")")
+                let name = e.metricName.count < 11 ? e.metricName.padding(toLength: 11, withPad: " ", startingAt: 0) : e.metricName
+                try out.writeLine("\(name) \(value)\(e.signature.map { "  (\($0))" } ?? "")")
                 try out.writeLine(String(format: "loss        %.4f per token over %d tokens", e.loss, e.tokens))
                 try out.writeLine(String(format: "time        %.1f s", seconds))
             }

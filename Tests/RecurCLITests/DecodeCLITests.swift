@@ -263,5 +263,11 @@ final class DecodeCLITests: XCTestCase {
         XCTAssertEqual(text.status, 0, text.stderr)
         XCTAssertTrue(text.stdout.contains("\nbleu        0  (nrefs:1|case:lc|eff:no|tok:13a|smooth:exp|version:"), text.stdout)
         XCTAssertTrue(text.stdout.contains("\nloss        0."), text.stdout)
+        // A metric name longer than the column is printed whole.
+        let chrf = try RecurBinary.run(["evaluate", "-m", path, "--data", data, "--metric", "chrf++"])
+        XCTAssertTrue(chrf.stdout.contains("\nchrf++      "), chrf.stdout)
+        let long = try RecurBinary.run(["evaluate", "-m", path, "--data", data, "--metric", "caption-bleu4"])
+        XCTAssertEqual(long.status, 0, long.stderr)
+        XCTAssertTrue(long.stdout.contains("\ncaption-bleu4 "), long.stdout)
     }
 }
