@@ -62,6 +62,22 @@ public struct ModelDescription: Sendable {
         self.notes = notes
     }
 
+    /// The note holding the GNMT length penalty α that beam search uses with
+    /// this model unless told otherwise (`recur export --length-penalty`), as
+    /// Marian ships a model with its `decoder.yml`.
+    public static let lengthPenaltyNote = "length_penalty"
+
+    /// The model's default length penalty α: 0 without the note.
+    public var defaultLengthPenalty: Float {
+        get throws {
+            guard let text = notes[Self.lengthPenaltyNote] else { return 0 }
+            guard let a = Float(text), a.isFinite, a >= 0 else {
+                throw RecurError(.value, "the note \(Self.lengthPenaltyNote) must be a length penalty α ≥ 0, got '\(text)'")
+            }
+            return a
+        }
+    }
+
     /// Throws a `RecurError(.value)` saying what does not fit together: every
     /// task needs a target vocabulary; text sources a source vocabulary;
     /// transcribe its audio settings; caption its grid settings; the task must

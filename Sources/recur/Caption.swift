@@ -33,7 +33,7 @@ struct Caption: ParsableCommand {
             let args = try UnixManners.inputArguments(inputs, command: "recur caption", what: "PNG files",
                                                       example: "recur caption samples/*.png")
             let runner = try decode.loadRunner(task: .caption, defaultName: ModelLocator.defaultName(task: "caption"))
-            let stage = try CaptionStage(runner: runner, options: decode.stageOptions(defaultBeam: 1))
+            let stage = try CaptionStage(runner: runner, options: decode.stageOptions(defaultBeam: 1, runner: runner))
             let sink = try ResultSink(format: decode.jsonl ? .jsonl : .txt, pictureFolder: decode.attentionPNG)
             return try runMediaStage(stage, inputs: args, extensions: ["png"], jobs: jobs, sink: sink,
                                      command: "recur caption", example: "recur caption samples/*.png")

@@ -19,8 +19,8 @@ struct DecodeOptions: ParsableArguments {
     @Option(help: "Hypotheses kept per input (in --jsonl's nbest).")
     var nbest: Int = 1
 
-    @Option(name: .customLong("length-penalty"), help: "GNMT length penalty α (0: none).")
-    var lengthPenalty: Float = 0
+    @Option(name: .customLong("length-penalty"), help: "GNMT length penalty α of beam search; 0: none (default: the model's, see recur inspect; else 0).")
+    var lengthPenalty: Float?
 
     @Option(name: .customLong("max-length"), help: "Most output tokens.")
     var maxLength: Int = 200
@@ -40,21 +40,18 @@ struct DecodeOptions: ParsableArguments {
     func validate() throws {
         if let beam, beam < 1 { throw ValidationError("--beam must be at least 1, got \(beam)") }
         guard nbest >= 1 else { throw ValidationError("--nbest must be at least 1, got \(nbest)") }
-        guard lengthPenalty.isFinite, lengthPenalty >= 0 else { throw ValidationError("--length-penalty must be a finite α ≥ 0") }
+        if let a = lengthPenalty, !(a.isFinite && a >= 0) { throw ValidationError("--length-penalty must be a finite α ≥ 0") }
         guard maxLength >= 1 else { throw ValidationError("--max-length must be at least 1") }
         guard minLength >= 0, minLength <= maxLength else { throw ValidationError("--min-length must be in 0…--max-length") }
         guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1") }
     }
 
-    /// Decode settings, with `defaultBeam` when --beam is not given. Sources
-    /// decode up to 2 × their length + 10 tokens (and at most --max-length).
-    func stageOptions(defaultBeam: Int) -> StageOptions {
-        let b = beam ?? defaultBeam
-        let d = DecodeSettings(beam: max(b, nbest), nBest: nbest,
-                               options: DecodingOptions(minLength: minLength, maxLength: maxLength, maxLengthRatio: 2, maxLengthOffset: 10,
-                                                        lengthPenalty: lengthPenalty > 0 ? .gnmt(alpha: lengthPenalty) : .none),
-                               batchSize: batchSize)
-        return StageOptions(decode: d, attention: attentionPNG != nil)
+    /// Decode settings, with `defaultBeam` when --beam is not given and the
+    /// model's length penalty when --length-penalty is not. Sources decode up
+    /// to 2 × their length + 10 tokens (and at most --max-length).
+    func stageOptions(defaultBeam: Int, runner: ModelRunner) -> StageOptions {
+        .decoding(beam: beam ?? defaultBeam, nbest: nbest, lengthPenalty: lengthPenalty ?? runner.lengthPenalty,
+                  maxLength: maxLength, minLength: minLength, batchSize: batchSize, attention: attentionPNG != nil)
     }
 
     /// Loads the model for `task` (the default name when --model is not given).

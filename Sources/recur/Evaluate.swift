@@ -31,7 +31,8 @@ struct Evaluate: ParsableCommand {
     @Option(name: .customLong("media-root"), help: "Where relative audio/image paths of a list are resolved (default: the list's folder).")
     var mediaRoot: String?
     @Option(help: "Beam size (1: greedy).") var beam: Int = 1
-    @Option(name: .customLong("length-penalty"), help: "GNMT length penalty α (0: none).") var lengthPenalty: Float = 0
+    @Option(name: .customLong("length-penalty"), help: "GNMT length penalty α of beam search; 0: none (default: the model's, else 0).")
+    var lengthPenalty: Float?
     @Option(name: .customLong("max-length"), help: "Most output tokens.") var maxLength: Int = 200
     @Option(name: .customLong("batch-size"), help: "Examples decoded together.") var batchSize: Int = 32
     @Option(help: "Example outputs shown on stderr.") var samples: Int = 3
@@ -42,6 +43,7 @@ struct Evaluate: ParsableCommand {
         guard beam >= 1 else { throw ValidationError("--beam must be at least 1") }
         guard batchSize >= 1, maxLength >= 1 else { throw ValidationError("--batch-size and --max-length must be at least 1") }
         guard samples >= 0 else { throw ValidationError("--samples must be ≥ 0") }
+        if let a = lengthPenalty, !(a.isFinite && a >= 0) { throw ValidationError("--length-penalty must be a finite α ≥ 0") }
         if let format, TaskDataSpec.Format(rawValue: format) == nil {
             throw ValidationError("--format must be one of \(TaskDataSpec.Format.allCases.map(\.rawValue).joined(separator: ", ")), got \(format)")
         }
@@ -86,9 +88,10 @@ struct Evaluate: ParsableCommand {
             let prepared = try TaskPreparation.prepare(spec, sourceVocabulary: nil, targetVocabulary: nil,
                                                        lowercase: d.normalizer?.lowercase ?? false, audio: d.audio, image: d.image,
                                                        existing: (d.sourceVocabulary, d.targetVocabulary), log: { _ in })
+            let alpha = lengthPenalty ?? runner.lengthPenalty
             let settings = DecodeSettings(beam: beam, nBest: 1,
                                           options: DecodingOptions(maxLength: maxLength, maxLengthRatio: 2, maxLengthOffset: 10,
-                                                                   lengthPenalty: lengthPenalty > 0 ? .gnmt(alpha: lengthPenalty) : .none),
+                                                                   lengthPenalty: alpha > 0 ? .gnmt(alpha: alpha) : .none),
                                           batchSize: batchSize)
             let started = Date()
             let e = try TaskEvaluation.evaluate(runner.model, runner.store, data: prepared.validation, io: runner.io, metric: metric,
@@ -112,6 +115,8 @@ struct Evaluate: ParsableCommand {
                 o["examples"] = JSONValue(examples)
                 o["references"] = JSONValue(references)
                 o["seconds"] = JSONValue((seconds * 100).rounded() / 100)
+                o["beam"] = JSONValue(beam)
+                o["length_penalty"] = JSONValue(Double(alpha))
                 try out.writeLine(JSONValue.object(o).compactText)
             } else {
                 try out.writeLine("model       \(path) (\(d.task.rawValue))")
@@ -120,6 +125,10 @@ struct Evaluate: ParsableCommand {
                 let name = e.metricName.count < 11 ? e.metricName.padding(toLength: 11, withPad: " ", startingAt: 0) : e.metricName
                 try out.writeLine("\(name) \(value)\(e.signature.map { "  (\($0))" } ?? "")")
                 try out.writeLine(String(format: "loss        %.4f per token over %d tokens", e.loss, e.tokens))
+                if d.task != .generate && d.task != .classify {
+                    try out.writeLine("decoding    " + (beam == 1 ? "greedy" : "beam \(beam), length penalty \(alpha)"
+                                                        + (lengthPenalty == nil && alpha > 0 ? " (the model's)" : "")))
+                }
                 try out.writeLine(String(format: "time        %.1f s", seconds))
             }
             return .success

@@ -84,6 +84,14 @@ struct Export: ParsableCommand {
                                                         valueName: "key=value"))
     var notes: [String] = []
 
+    @Option(name: .customLong("length-penalty"),
+            help: "The GNMT length penalty α the model's users get from beam search unless they give one (0 removes it).")
+    var lengthPenalty: Float?
+
+    func validate() throws {
+        if let a = lengthPenalty, !(a.isFinite && a >= 0) { throw ValidationError("--length-penalty must be a finite α ≥ 0") }
+    }
+
     func run() throws {
         do {
             let loaded = try ModelFile.read(input)
@@ -98,6 +106,7 @@ struct Export: ParsableCommand {
                 if let best = state.bestMetric { d.notes["best_validation"] = String(best) }
                 if let v = state.validations.last { d.notes["validation_metric"] = v.metricName; d.notes["validation_signature"] = v.signature ?? "" }
             }
+            if let a = lengthPenalty { d.notes[ModelDescription.lengthPenaltyNote] = a > 0 ? String(a) : nil }
             try ModelFile.write(to: out, description: d, store: store, float16: !float32)
             let size = (try? FileManager.default.attributesOfItem(atPath: out)[.size] as? Int) ?? 0
             printError("wrote \(out) (\(size / 1024) KiB, \(float32 ? "F32" : "F16"), \(store.parameterCount) parameters)")

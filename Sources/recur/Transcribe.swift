@@ -42,7 +42,7 @@ struct Transcribe: ParsableCommand {
             let args = try UnixManners.inputArguments(inputs, command: "recur transcribe", what: "audio files",
                                                       example: "recur transcribe talk.wav")
             let runner = try decode.loadRunner(task: .transcribe, defaultName: ModelLocator.defaultName(task: "transcribe"))
-            let stage = try TranscribeStage(runner: runner, options: decode.stageOptions(defaultBeam: 1),
+            let stage = try TranscribeStage(runner: runner, options: decode.stageOptions(defaultBeam: 1, runner: runner),
                                             maxSegmentSeconds: maxSegment > 0 ? maxSegment : nil)
             let sink = try ResultSink(format: decode.jsonl ? .jsonl : format ?? .txt, pictureFolder: decode.attentionPNG)
             return try runMediaStage(stage, inputs: args, extensions: ["wav", "flac", "ogg", "aiff", "aif", "mp3", "opus"],

@@ -39,7 +39,7 @@ struct Translate: ParsableCommand {
             let args = try UnixManners.inputArguments(inputs, command: "recur translate", what: "text files",
                                                       example: "echo 'Hello.' | recur translate")
             let runner = try decode.loadRunner(task: .translate, defaultName: ModelLocator.defaultName(task: "translate", to: to))
-            let stage = try TranslateStage(runner: runner, options: decode.stageOptions(defaultBeam: 5))
+            let stage = try TranslateStage(runner: runner, options: decode.stageOptions(defaultBeam: 5, runner: runner))
             return try TextStageDriver(stage: stage, format: decode.jsonl ? .jsonl : format, pictures: decode.attentionPNG,
                                        batchSize: decode.batchSize).run(args)
         }

@@ -17,20 +17,23 @@ public enum TinyModels {
     public static let english = ["the cat sleeps", "a dog runs", "the dog sleeps", "a cat runs"]
     public static let french = ["le chat dort", "un chien court", "le chien dort", "un chat court"]
 
-    public static func write(_ config: ModelConfig, _ description: ModelDescription, to path: String, seed: UInt64 = 3) throws {
+    /// `eosBias` is added to the output layer's bias of EOS, so that outputs end at varied lengths.
+    public static func write(_ config: ModelConfig, _ description: ModelDescription, to path: String, seed: UInt64 = 3,
+                             eosBias: Float = 0) throws {
         let model = try config.makeModel()
         let store = ParameterStore(model.layout)
         var rng = RNG(seed: seed)
         model.initialize(store, rng: &rng)
+        if eosBias != 0, let bias = store.value("decoder.output.bias") { bias.data[Vocabulary.eos] += eosBias }
         try ModelFile.write(to: path, description: description, store: store)
     }
 
-    public static func translate(_ path: String) throws {
+    public static func translate(_ path: String, eosBias: Float = 0) throws {
         let sv = vocabulary(.word, english), tv = vocabulary(.word, french)
         let config = ModelConfig(seq2seq: Seq2SeqConfig(sourceVocabularySize: sv.count, targetVocabularySize: tv.count,
                                                         embeddingSize: 6, hiddenSize: 8, cell: .gru, attention: .general))
         try write(config, ModelDescription(task: .translate, config: config, sourceVocabulary: sv, targetVocabulary: tv,
-                                           normalizer: TextNormalizer(lowercase: true)), to: path)
+                                           normalizer: TextNormalizer(lowercase: true)), to: path, eosBias: eosBias)
     }
 
     public static var audio: AudioConfig {

@@ -33,23 +33,28 @@ final class PipelineEngine: @unchecked Sendable {
     }
 
     /// The decoding settings of a step, with the same defaults as the
-    /// commands (`recur translate` etc.).
-    static func stageOptions(_ step: PipelineStep, defaultBeam: Int) -> StageOptions {
+    /// commands (`recur translate` etc.): the length penalty is the model's
+    /// unless the step gives one.
+    static func stageOptions(_ step: PipelineStep, defaultBeam: Int, runner: ModelRunner) -> StageOptions {
         .decoding(beam: step.int("beam") ?? defaultBeam, nbest: step.int("nbest") ?? 1,
-                  lengthPenalty: Float(step.double("length_penalty") ?? 0), maxLength: step.int("max_length") ?? 200,
+                  lengthPenalty: step.double("length_penalty").map(Float.init) ?? runner.lengthPenalty,
+                  maxLength: step.int("max_length") ?? 200,
                   minLength: step.int("min_length") ?? 0, batchSize: step.int("batch_size") ?? 32)
     }
 
     static func makeStage(_ step: PipelineStep, runners: inout [String: ModelRunner]) throws -> any Stage {
         switch step.task {
         case .translate:
-            return try TranslateStage(runner: runner(step.modelPath!, &runners), options: stageOptions(step, defaultBeam: 5))
+            let r = try runner(step.modelPath!, &runners)
+            return try TranslateStage(runner: r, options: stageOptions(step, defaultBeam: 5, runner: r))
         case .transcribe:
             let seconds = step.double("max_segment") ?? 30
-            return try TranscribeStage(runner: runner(step.modelPath!, &runners), options: stageOptions(step, defaultBeam: 1),
+            let r = try runner(step.modelPath!, &runners)
+            return try TranscribeStage(runner: r, options: stageOptions(step, defaultBeam: 1, runner: r),
                                        maxSegmentSeconds: seconds > 0 ? seconds : nil)
         case .caption:
-            return try CaptionStage(runner: runner(step.modelPath!, &runners), options: stageOptions(step, defaultBeam: 1))
+            let r = try runner(step.modelPath!, &runners)
+            return try CaptionStage(runner: r, options: stageOptions(step, defaultBeam: 1, runner: r))
         case .generate:
             var s = GenerateStage.Sampling()
             if let v = step.double("temperature") { s.temperature = Float(v) }

@@ -125,7 +125,7 @@ public enum PipelineTask: String, Sendable, CaseIterable {
     static let decoding: [PipelineOption] = [
         PipelineOption("beam", .int(min: 1), "beam size; 1 is greedy (default: 5 for translate, 1 otherwise)"),
         PipelineOption("nbest", .int(min: 1), "hypotheses kept per input, in the records' nbest (default 1)"),
-        PipelineOption("length_penalty", .double(min: 0), "GNMT length penalty α (default 0: none)"),
+        PipelineOption("length_penalty", .double(min: 0), "GNMT length penalty α; 0: none (default: the model's, else 0)"),
         PipelineOption("max_length", .int(min: 1), "most output tokens (default 200)"),
         PipelineOption("min_length", .int(min: 0), "fewest output tokens (default 0)"),
         PipelineOption("batch_size", .int(min: 1), "inputs decoded together (default 32)"),
