@@ -175,26 +175,28 @@ final class BeamSearchTests: XCTestCase {
 
         let alpha: Float = 1
         let gnmt = try beamSearch(scorer, beamSize: 3, nBest: 3, options: DecodingOptions(lengthPenalty: .gnmt(alpha: alpha)))[0]
-        XCTAssertEqual(gnmt.map(\.tokens), [[T.a, T.a], [], [T.a]])
+        // a a a EOS (.55 × .9 × .1 = .0495 over length 4) outscores a EOS (.055 over length 2) under α = 1.
+        XCTAssertEqual(gnmt.map(\.tokens), [[T.a, T.a], [], [T.a, T.a, T.a]])
         let long = Foundation.log(Float(0.55 * 0.9 * 0.9))
         XCTAssertEqual(gnmt[0].logProb, long, accuracy: 1e-5)
         XCTAssertEqual(gnmt[0].score, long / Foundation.pow((5 + 3) / 6, alpha), accuracy: 1e-5)
         XCTAssertEqual(gnmt[1].score, Foundation.log(0.45) / Foundation.pow((5 + 1) / 6, alpha), accuracy: 1e-5)
 
         let average = try beamSearch(scorer, beamSize: 3, nBest: 3, options: DecodingOptions(lengthPenalty: .average))[0]
-        XCTAssertEqual(average.map(\.tokens), [[T.a, T.a], [], [T.a]])
+        XCTAssertEqual(average.map(\.tokens), [[T.a, T.a], [T.a, T.a, T.a], []])
         XCTAssertEqual(average[0].score, long / 3, accuracy: 1e-5)
 
-        // Beam 2 stops as soon as two hypotheses have finished (EOS at once, then a EOS
-        // at step 2), although a a, still live, could have finished third.
+        // Two hypotheses have finished after step 2 (EOS at once, then a EOS), but a a, still
+        // live at .495, can beat a EOS (.055): the search goes on and a a EOS (.4455) comes second.
+        // (Stopping at beamSize finished hypotheses, as fairseq does, would return [] and a.)
         let counted = T(vocabularySize: 6, table: [
             []: [0, 0, 0.45, 0.55, 0, 0],
             [T.a]: [0, 0, 0.1, 0.9, 0, 0],
             [T.a, T.a]: [0, 0, 0.9, 0.1, 0, 0],
         ], otherwise: [0, 0, 1, 0, 0, 0])
         let two = try beamSearch(counted, beamSize: 2, nBest: 2)[0]
-        XCTAssertEqual(two.map(\.tokens), [[], [T.a]])
-        XCTAssertEqual(counted.stepCalls, 2)
+        XCTAssertEqual(two.map(\.tokens), [[], [T.a, T.a]])
+        XCTAssertEqual(counted.stepCalls, 3)
 
         // α = 0 is no penalty.
         let zero = try beamSearch(scorer, beamSize: 3, nBest: 3, options: DecodingOptions(lengthPenalty: .gnmt(alpha: 0)))[0]

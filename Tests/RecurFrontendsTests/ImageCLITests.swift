@@ -10,14 +10,16 @@ final class ImageCLITests: XCTestCase {
         Bundle.module.resourceURL!.appendingPathComponent("Fixtures/\(name)").path
     }
 
-    static func tempDir() throws -> URL {
+    /// A new folder for this test, removed when the test ends.
+    func tempDir() throws -> URL {
         let u = FileManager.default.temporaryDirectory.appendingPathComponent("recur-imagecli-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: u, withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(at: u) }
         return u
     }
 
     func testGoodFileToNPYAndPicture() throws {
-        let dir = try Self.tempDir()
+        let dir = try tempDir()
         let out = dir.appendingPathComponent("f.npy").path, pic = dir.appendingPathComponent("f.png").path
         let r = try RecurBinary.run(["features", "image", Self.fixture("png_rgb8_interlaced.png"), "--grid", "3", "--size", "48", "--out", out, "--png", pic])
         XCTAssertEqual(r.status, 0, r.stderr)
@@ -33,7 +35,7 @@ final class ImageCLITests: XCTestCase {
     }
 
     func testBadFileIsOneLineAndOthersGoOn() throws {
-        let dir = try Self.tempDir()
+        let dir = try tempDir()
         let bad = dir.appendingPathComponent("bad.png").path
         try Data("not a png at all".utf8).write(to: URL(fileURLWithPath: bad))
         let outDir = dir.appendingPathComponent("out").path

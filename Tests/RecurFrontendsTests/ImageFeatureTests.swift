@@ -213,6 +213,7 @@ final class ImageFeatureTests: XCTestCase {
         let m = (68 * 64 + 48) * 3
         XCTAssertEqual(Array(pic.pixels[m..<(m + 3)]), [128, 0, 128])
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("recur-overlay-\(UUID().uuidString).png").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
         try PNGWriter.write(path: dir, width: pic.width, height: pic.height, rgb: pic.pixels)
         XCTAssertEqual(try PNGReader().readRGB8(path: dir), pic)
     }

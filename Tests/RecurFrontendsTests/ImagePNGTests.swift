@@ -10,9 +10,11 @@ final class ImagePNGTests: XCTestCase {
         Bundle.module.resourceURL!.appendingPathComponent("Fixtures/\(name)").path
     }
 
-    static func tempDir() throws -> URL {
+    /// A new folder for this test, removed when the test ends.
+    func tempDir() throws -> URL {
         let u = FileManager.default.temporaryDirectory.appendingPathComponent("recur-imagetests-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: u, withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(at: u) }
         return u
     }
 
@@ -55,7 +57,7 @@ final class ImagePNGTests: XCTestCase {
     }
 
     func testNotAPNG() throws {
-        let dir = try Self.tempDir()
+        let dir = try tempDir()
         let p = dir.appendingPathComponent("fake.png").path
         try Data("hello, I am text".utf8).write(to: URL(fileURLWithPath: p))
         XCTAssertThrowsError(try PNGReader().readRGB8(path: p)) { e in
@@ -80,7 +82,7 @@ final class ImagePNGTests: XCTestCase {
             pos += 12 + len
         }
         XCTAssertTrue(flipped)
-        let dir = try Self.tempDir()
+        let dir = try tempDir()
         let p = dir.appendingPathComponent("badcrc.png").path
         try Data(b).write(to: URL(fileURLWithPath: p))
         XCTAssertThrowsError(try PNGReader().readRGB8(path: p)) { e in
@@ -92,7 +94,7 @@ final class ImagePNGTests: XCTestCase {
 
     func testTruncatedFiles() throws {
         let b = [UInt8](try Data(contentsOf: URL(fileURLWithPath: Self.fixture("png_rgb8_interlaced.png"))))
-        let dir = try Self.tempDir()
+        let dir = try tempDir()
         // Cut inside the header, inside IDAT, and just before the end.
         for cut in [20, b.count / 2, b.count - 3] {
             let p = dir.appendingPathComponent("cut\(cut).png").path
@@ -125,7 +127,7 @@ final class ImagePNGTests: XCTestCase {
     }
 
     func testWriterRoundTrip() throws {
-        let dir = try Self.tempDir()
+        let dir = try tempDir()
         let p = dir.appendingPathComponent("out.png").path
         var rgb: [UInt8] = []
         for i in 0..<(13 * 6) { rgb += [UInt8(i % 256), UInt8((i * 7) % 256), UInt8(255 - i % 256)] }

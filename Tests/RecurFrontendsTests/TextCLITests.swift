@@ -8,14 +8,16 @@ import XCTest
 final class TextCLITests: XCTestCase {
     static let fixture = Bundle.module.resourceURL!.appendingPathComponent("Fixtures/text_tricky.txt").path
 
-    static func tempDir() throws -> URL {
+    /// A new folder for this test, removed when the test ends.
+    func tempDir() throws -> URL {
         let u = FileManager.default.temporaryDirectory.appendingPathComponent("recur-textcli-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: u, withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(at: u) }
         return u
     }
 
     func testTokenizeDetokenizeThroughStdin() throws {
-        let dir = try Self.tempDir()
+        let dir = try tempDir()
         let lines = try Vocabulary.readLines(Self.fixture)
         let input = (lines + [""]).joined(separator: "\n") + "\n"   // an empty line stays a line
         for kind in ["char", "word", "bpe"] {
@@ -42,7 +44,7 @@ final class TextCLITests: XCTestCase {
     }
 
     func testVocabBuildOptions() throws {
-        let dir = try Self.tempDir()
+        let dir = try tempDir()
         let corpus = dir.appendingPathComponent("c.tsv").path
         try Data("x\tA a a b b c\ny\ta\n".utf8).write(to: URL(fileURLWithPath: corpus))
         let out = dir.appendingPathComponent("w.vocab").path
@@ -62,7 +64,7 @@ final class TextCLITests: XCTestCase {
     }
 
     func testInvalidInputIsAClearError() throws {
-        let dir = try Self.tempDir()
+        let dir = try tempDir()
         let vocab = dir.appendingPathComponent("c.vocab").path
         XCTAssertEqual(try RecurBinary.run(["vocab", "build", "--kind", "char", Self.fixture, "--out", vocab]).status, 0)
         let file = dir.appendingPathComponent("bad.txt").path

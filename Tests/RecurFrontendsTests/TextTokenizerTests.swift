@@ -10,9 +10,11 @@ final class TextTokenizerTests: XCTestCase {
         try Vocabulary.readLines(Bundle.module.resourceURL!.appendingPathComponent("Fixtures/\(name)").path)
     }
 
-    static func tempDir() throws -> URL {
+    /// A new folder for this test, removed when the test ends.
+    func tempDir() throws -> URL {
         let u = FileManager.default.temporaryDirectory.appendingPathComponent("recur-texttests-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: u, withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(at: u) }
         return u
     }
 
@@ -188,7 +190,7 @@ final class TextTokenizerTests: XCTestCase {
     }
 
     func testVocabFileRoundTripAndHash() throws {
-        let dir = try Self.tempDir()
+        let dir = try tempDir()
         let lines = try Self.fixtureLines("text_tricky.txt")
         for kind in TokenizerKind.allCases {
             let v = Self.vocabulary(kind, lines, TextNormalizer(), size: kind == .bpe ? 200 : 0)
@@ -220,7 +222,7 @@ final class TextTokenizerTests: XCTestCase {
     }
 
     func testVocabLoadErrorsNameFileAndLine() throws {
-        let dir = try Self.tempDir()
+        let dir = try tempDir()
         func check(_ content: [UInt8], _ needle: String, file: StaticString = #filePath, line: UInt = #line) throws {
             let p = dir.appendingPathComponent("v\(UUID().uuidString).vocab").path
             try Data(content).write(to: URL(fileURLWithPath: p))
@@ -245,7 +247,7 @@ final class TextTokenizerTests: XCTestCase {
     // MARK: reading lines
 
     func testLineReader() throws {
-        let dir = try Self.tempDir()
+        let dir = try tempDir()
         let p = dir.appendingPathComponent("in.txt").path
         try Data([0x61, 0x0D, 0x0A, 0x62, 0xC3, 0x28, 0x0A, 0x63]).write(to: URL(fileURLWithPath: p))
         let r = try TextLineReader(path: p)
