@@ -89,10 +89,8 @@ struct Evaluate: ParsableCommand {
                                                        lowercase: d.normalizer?.lowercase ?? false, audio: d.audio, image: d.image,
                                                        existing: (d.sourceVocabulary, d.targetVocabulary), log: { _ in })
             let alpha = lengthPenalty ?? runner.lengthPenalty
-            let settings = DecodeSettings(beam: beam, nBest: 1,
-                                          options: DecodingOptions(maxLength: maxLength, maxLengthRatio: 2, maxLengthOffset: 10,
-                                                                   lengthPenalty: alpha > 0 ? .gnmt(alpha: alpha) : .none),
-                                          batchSize: batchSize)
+            // The commands' decoding settings (one definition): 2 × source length + 10 tokens at most.
+            let settings = StageOptions.decoding(beam: beam, lengthPenalty: alpha, maxLength: maxLength, batchSize: batchSize).decode
             let started = Date()
             let e = try TaskEvaluation.evaluate(runner.model, runner.store, data: prepared.validation, io: runner.io, metric: metric,
                                                 decode: settings, samples: samples)
