@@ -16,17 +16,32 @@ public enum GradientClipping {
     /// `maxNorm`; returns the norm before clipping.
     @discardableResult
     public static func clipGlobalNorm(_ store: ParameterStore, maxNorm: Float) -> Float {
-        precondition(maxNorm > 0, "clipping needs maxNorm > 0, got \(maxNorm)")
         let norm = Kernels.sumOfSquares(store.grads.count, store.grads.data).squareRoot()
-        guard norm.isFinite else { return Float(norm) }
-        let coef = Float(Double(maxNorm) / (norm + 1e-6))
-        if coef < 1 {
+        if let coef = coefficient(norm: norm, maxNorm: maxNorm) {
             let g = store.grads.data
             optimizerParallelFor(store.grads.count) { range in
                 Kernels.scale(range.count, coef, g + range.lowerBound)
             }
         }
         return Float(norm)
+    }
+
+    /// The same clipping of a gradient not yet summed: sets its scale (the parts are
+    /// not changed); returns the norm before clipping. The same values, to the bit, as
+    /// materializing it and clipping the store.
+    @discardableResult
+    public static func clipGlobalNorm(_ gradient: inout GradientSum, maxNorm: Float) -> Float {
+        let norm = gradient.sumOfSquares().squareRoot()
+        if let coef = coefficient(norm: norm, maxNorm: maxNorm) { gradient.scale = gradient.scale * coef }
+        return Float(norm)
+    }
+
+    /// maxNorm / (norm + 1e-6) when that is below 1 and the norm is finite; nil otherwise.
+    private static func coefficient(norm: Double, maxNorm: Float) -> Float? {
+        precondition(maxNorm > 0, "clipping needs maxNorm > 0, got \(maxNorm)")
+        guard norm.isFinite else { return nil }
+        let coef = Float(Double(maxNorm) / (norm + 1e-6))
+        return coef < 1 ? coef : nil
     }
 }
 

@@ -21,7 +21,8 @@ import RecurCore
 //
 // AdamW: as Adam without λ in the gradient, after p ← p·(1 - lr·λ).
 //
-// The gradient buffer is read, never changed. Weight decay applies to every
+// The gradient buffer is read, never changed (a GradientSum's shard buffers after
+// the first are zeroed once read: see GradientSum.swift). Weight decay applies to every
 // parameter (biases included), as torch.optim does by default.
 
 /// Something that updates a store's values from its gradients.
@@ -32,6 +33,16 @@ public protocol Optimizer {
     var stepCount: Int { get set }
     /// One update of every parameter of `store`.
     mutating func step(_ store: ParameterStore)
+    /// One update from a batch gradient not yet summed (`DataParallel.lossAndGradient`): the
+    /// same values as `gradient.materialize()` then `step(store)`; the gradient is used up.
+    mutating func step(_ store: ParameterStore, gradient: GradientSum)
+}
+
+extension Optimizer {
+    public mutating func step(_ store: ParameterStore, gradient: GradientSum) {
+        gradient.materialize()
+        step(store)
+    }
 }
 
 /// Stochastic gradient descent with optional momentum (torch.optim.SGD).
@@ -121,6 +132,14 @@ public struct Adam: Optimizer, Sendable, Equatable, Codable {
     }
 
     public mutating func step(_ store: ParameterStore) {
+        step(store, gradient: GradientSum(store))
+    }
+
+    /// The update reading g from the shards' buffers, zeroing those after the first as it goes.
+    public mutating func step(_ store: ParameterStore, gradient: GradientSum) {
+        precondition(gradient.parts[0] == store.grads.data && gradient.count == store.values.count,
+                     "Adam: the gradient is not the store's")
+        gradient.token.used = true
         stepCount += 1
         let t = Double(stepCount)
         let bc1 = 1 - Foundation.pow(Double(beta1), t)
@@ -130,7 +149,7 @@ public struct Adam: Optimizer, Sendable, Equatable, Codable {
         let oneMinusB1 = 1 - beta1, b2 = beta2, oneMinusB2 = 1 - beta2, eps = epsilon
         let l2 = decoupled ? 0 : weightDecay
         let shrink: Float = decoupled ? 1 - learningRate * weightDecay : 1
-        let p = store.values.data, g = store.grads.data, m = store.moment1.data, v = store.moment2.data
+        let p = store.values.data, m = store.moment1.data, v = store.moment2.data
         optimizerParallelFor(store.values.count) { range in
             typealias V = SIMD8<Float>
             @inline(__always) func update(_ p: V, _ g: V, _ m: V, _ v: V) -> (p: V, m: V, v: V) {
@@ -145,14 +164,16 @@ public struct Adam: Optimizer, Sendable, Equatable, Codable {
             }
             var i = range.lowerBound
             while i + 8 <= range.upperBound {
-                let r = update(load(p + i), load(g + i), load(m + i), load(v + i))
+                let r = update(load(p + i), gradient.load(i), load(m + i), load(v + i))
                 store8(r.p, p + i); store8(r.m, m + i); store8(r.v, v + i)
+                gradient.zeroShards(i)
                 i += 8
             }
             if i < range.upperBound {
                 let n = range.upperBound - i
-                let r = update(loadTail(p + i, n), loadTail(g + i, n), loadTail(m + i, n), loadTail(v + i, n))
+                let r = update(loadTail(p + i, n), gradient.loadTail(i, n), loadTail(m + i, n), loadTail(v + i, n))
                 storeTail(r.p, p + i, n); storeTail(r.m, m + i, n); storeTail(r.v, v + i, n)
+                gradient.zeroShards(i, n)
             }
         }
     }

@@ -1,5 +1,6 @@
 import Dispatch
 import RecurCore
+import RecurLayers
 
 // Data parallelism within one batch, for any SequenceModel.
 //
@@ -12,7 +13,9 @@ import RecurCore
 //   grads = Σ_i (n_i / N) · grads_i
 // in one cache-blocked pass that also zeroes the replicas for the next batch
 // (gradient buffers are the size of the model: each pass over them costs as
-// much as a large GEMM at this model size).
+// much as a large GEMM at this model size). `lossAndGradient` leaves that sum
+// to where the gradient is used: the norm and the optimizer's update read the
+// parts directly (GradientSum), one pass fewer over every buffer.
 // which is the whole batch's mean-token loss and its gradient, up to float
 // rounding (the sums are taken in another order). Small recurrent GEMMs
 // (batch × hidden) do not split well across BLAS threads; whole shards do.
@@ -29,6 +32,8 @@ public final class DataParallel: @unchecked Sendable {
     /// One gradient buffer per shard, sharing the values of the store they were made for.
     private var replicas: [ParameterStore] = []
     private weak var replicaSource: ParameterStore?
+    /// The last gradient handed out with more than one part (zeroed at the next call if unused).
+    private var pending: GradientSum?
 
     /// `ways` shards per batch (at most `Threads.count` is sensible).
     public init(layout: ParameterLayout, ways: Int = Threads.count) {
@@ -63,13 +68,30 @@ public final class DataParallel: @unchecked Sendable {
     public func loss(_ model: any SequenceModel, _ store: ParameterStore, sources: SourceBatch, targets: [[Int]],
                      training: Bool, labelSmoothing: Float, scheduledSampling: Float = 0, backward: Bool,
                      rng: inout RNG) throws -> ModelLoss {
+        let (loss, gradient) = try lossAndGradient(model, store, sources: sources, targets: targets, training: training,
+                                                   labelSmoothing: labelSmoothing, scheduledSampling: scheduledSampling,
+                                                   backward: backward, rng: &rng)
+        gradient?.materialize()
+        return loss
+    }
+
+    /// As `loss`, but with `backward` the batch's gradient is returned as the shards left it,
+    /// Σ_i (n_i / N)·grads_i, to be summed where it is used (the norm, the optimizer's update:
+    /// see GradientSum); `store.grads` holds shard 0's part until then. Use it (consume,
+    /// materialize or discard) before the next call; one left unused is zeroed then.
+    public func lossAndGradient(_ model: any SequenceModel, _ store: ParameterStore, sources: SourceBatch,
+                                targets: [[Int]], training: Bool, labelSmoothing: Float, scheduledSampling: Float = 0,
+                                backward: Bool, rng: inout RNG) throws -> (ModelLoss, GradientSum?) {
+        if let pending, !pending.token.used { pending.discard() }
+        pending = nil
         let costs = (0..<targets.count).map { targets[$0].count + 1 + sources.length(of: $0) }
         let ranges = Self.shards(costs: costs, ways: ways)
         if backward { store.zeroGrads() }
         guard ranges.count > 1 else {
-            return try model.loss(store, sources: sources, targets: targets, training: training,
-                                  labelSmoothing: labelSmoothing, scheduledSampling: scheduledSampling,
-                                  backward: backward, rng: &rng)
+            let loss = try model.loss(store, sources: sources, targets: targets, training: training,
+                                      labelSmoothing: labelSmoothing, scheduledSampling: scheduledSampling,
+                                      backward: backward, rng: &rng)
+            return (loss, backward ? GradientSum(store) : nil)
         }
         guard store.layout == layout else {
             throw RecurError(.shape, "data parallel: the store's layout is not the one this was made for")
@@ -109,25 +131,14 @@ public final class DataParallel: @unchecked Sendable {
             throw error
         }
         let N = losses.reduce(0) { $0 + $1.tokens }
-        if backward {
-            let weights = losses.map { Float($0.tokens) / Float(max(N, 1)) }
-            let g = store.grads.data, parts = stores.dropFirst().map { $0.grads.data }
-            parallelFor(store.grads.count, minChunk: 1 << 16) { range in
-                // Blocks that stay in cache: g = w0·g + Σ w_i·part_i, then part_i = 0.
-                var lo = range.lowerBound
-                while lo < range.upperBound {
-                    let n = min(1 << 14, range.upperBound - lo)
-                    Kernels.scale(n, weights[0], g + lo)
-                    for (w, p) in zip(weights.dropFirst(), parts) {
-                        Kernels.addScaled(n, w, p + lo, g + lo)
-                        (p + lo).update(repeating: 0, count: n)
-                    }
-                    lo += n
-                }
-            }
-        }
         let loss = losses.reduce(0.0) { $0 + Double($1.loss) * Double($1.tokens) } / Double(max(N, 1))
-        return ModelLoss(loss: Float(loss), tokens: N, negativeLogLikelihood: losses.reduce(0) { $0 + $1.negativeLogLikelihood })
+        let result = ModelLoss(loss: Float(loss), tokens: N,
+                               negativeLogLikelihood: losses.reduce(0) { $0 + $1.negativeLogLikelihood })
+        guard backward else { return (result, nil) }
+        let gradient = GradientSum(count: store.grads.count, parts: stores.map { $0.grads.data },
+                                   weights: losses.map { Float($0.tokens) / Float(max(N, 1)) })
+        pending = gradient
+        return (result, gradient)
     }
 }
 

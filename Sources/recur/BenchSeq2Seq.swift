@@ -82,15 +82,16 @@ struct BenchSeq2Seq: ParsableCommand {
             while start < pairs {
                 let idx = order[start..<min(start + batch, pairs)]
                 do {
-                    let l = try parallel.loss(model, store, sources: .tokens(idx.map { sources[$0] }),
-                                              targets: idx.map { targets[$0] }, training: true, labelSmoothing: 0,
-                                              backward: true, rng: &rng)
+                    let (l, gradient) = try parallel.lossAndGradient(
+                        model, store, sources: .tokens(idx.map { sources[$0] }), targets: idx.map { targets[$0] },
+                        training: true, labelSmoothing: 0, backward: true, rng: &rng)
                     total += Double(l.loss)
+                    // Adam sums the shards' gradients as it reads them (as `recur train` does).
+                    adam.step(store, gradient: gradient!)
                 } catch {
                     failure = error
                     return
                 }
-                adam.step(store)
                 batches += 1
                 start += batch
             }

@@ -81,4 +81,36 @@ final class DataParallelTests: XCTestCase {
         XCTAssertEqual(maxAbsDiff(a.grads.array, b.grads.array), 0)
         XCTAssertEqual(r1, r2)
     }
+
+    /// `lossAndGradient` leaves the gradient in the shards' parts: summed, it is the batch's
+    /// gradient; one dropped unused is zeroed by the next call (the next gradient is not
+    /// doubled by the old shard's part).
+    func testGradientLeftInPartsIsTheBatchGradientAndAnUnusedOneIsDropped() throws {
+        let lm = try LanguageModel(config: LanguageModelConfig(vocabularySize: 8, embeddingSize: 4, hiddenSize: 6))
+        let whole = ParameterStore(lm.layout), sharded = ParameterStore(lm.layout)
+        var rng = RNG(seed: 5)
+        lm.initialize(whole, rng: &rng)
+        try sharded.copy(from: whole)
+        let targets = [[4, 5, 6], [3], [7, 7, 4, 5], [6, 6]]
+        var r1 = RNG(seed: 0), r2 = RNG(seed: 0)
+        _ = try lm.loss(whole, sources: .none(count: 4), targets: targets, training: false, labelSmoothing: 0,
+                        backward: true, rng: &r1)
+        let saved = Threads.count
+        Threads.set(2)
+        defer { Threads.set(saved) }
+        let parallel = DataParallel(layout: lm.layout, ways: 2)
+        func call() throws -> GradientSum {
+            try parallel.lossAndGradient(lm, sharded, sources: .none(count: 4), targets: targets, training: false,
+                                         labelSmoothing: 0, backward: true, rng: &r2).1!
+        }
+        let g = try call()
+        XCTAssertEqual(g.parts.count, 2)
+        XCTAssertGreaterThan(maxAbsDiff(sharded.grads.array, whole.grads.array), 1e-4)  // one shard's part only
+        g.materialize()
+        XCTAssertLessThan(maxAbsDiff(sharded.grads.array, whole.grads.array), 1e-6)
+        _ = try call()   // dropped
+        _ = try parallel.loss(lm, sharded, sources: .none(count: 4), targets: targets, training: false,
+                              labelSmoothing: 0, backward: true, rng: &r2)
+        XCTAssertLessThan(maxAbsDiff(sharded.grads.array, whole.grads.array), 1e-6)
+    }
 }

@@ -5,7 +5,8 @@
 //           saved in the state); sources and targets from the data, which may
 //           draw augmentation from the training RNG
 //   gradients ← model.loss(training: true, backward: true, rng: training RNG),
-//           the batch cut into one shard per thread (DataParallel)
+//           the batch cut into one shard per thread (DataParallel), left as
+//           the shards' parts and summed where read (GradientSum)
 //   divergence guard: a non-finite loss or gradient norm rolls back (below)
 //   clip the global gradient norm → learning rate from the schedule → optimizer step
 // then, as due: a log line (and a JSON line), validation (every
@@ -416,18 +417,22 @@ public final class Trainer {
         while stop == nil {
             let batch = stream.next()
             let (sources, targets) = try data.batch(batch.indices, rng: &state.rng)
-            let l = try parallel!.loss(model, store, sources: sources, targets: targets, training: true,
-                                   labelSmoothing: Float(options.labelSmoothing),
-                                   scheduledSampling: options.scheduledSamplingRate(step: state.step),
-                                   backward: true, rng: &state.rng)
-            let norm = options.clip > 0 ? GradientClipping.clipGlobalNorm(store, maxNorm: Float(options.clip)) : store.gradNorm()
+            // The shards' gradients are summed where they are read: by the norm, then by the update.
+            let (l, shardGradient) = try parallel!.lossAndGradient(
+                model, store, sources: sources, targets: targets, training: true,
+                labelSmoothing: Float(options.labelSmoothing),
+                scheduledSampling: options.scheduledSamplingRate(step: state.step), backward: true, rng: &state.rng)
+            var gradient = shardGradient!
+            let norm = options.clip > 0 ? GradientClipping.clipGlobalNorm(&gradient, maxNorm: Float(options.clip))
+                : Float(gradient.sumOfSquares().squareRoot())
             guard l.loss.isFinite && norm.isFinite else {
+                gradient.discard()
                 try rollBack(reason: !l.loss.isFinite ? "the loss is \(l.loss)" : "the gradient norm is \(norm)")
                 continue
             }
             let lr = options.learningRate(step: state.step, plateauRate: state.plateau?.learningRate, lrScale: state.lrScale)
             optimizer.learningRate = Float(lr)
-            optimizer.step(store)
+            optimizer.step(store, gradient: gradient)
             updateAverage()
             state.step += 1
             state.cursor = stream.cursor
