@@ -52,6 +52,17 @@ public enum BLAS {
                     alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
 
+    /// dst (cols × rows, leading dimension ldDst) = srcᵀ, src (rows × cols, leading dimension ldSrc):
+    /// OpenBLAS's `somatcopy`. Products x·Wᵀ with few rows x, repeated at every time step, are
+    /// about twice as fast as x·Wt with Wt = Wᵀ made once (16 × 384 × 128: 14 µs against 25 µs on
+    /// one core): OpenBLAS repacks a transposed W at every call, and takes its unpacked
+    /// small-matrix kernels only for the untransposed form.
+    public static func transpose(rows: Int, cols: Int, _ src: UnsafePointer<Float>, ldSrc: Int,
+                                 into dst: UnsafeMutablePointer<Float>, ldDst: Int) {
+        guard rows > 0 && cols > 0 else { return }
+        cblas_somatcopy(CblasRowMajor, CblasTrans, Int32(rows), Int32(cols), 1, src, Int32(ldSrc), dst, Int32(ldDst))
+    }
+
     /// y = alpha · op(A) · x + beta · y, with A stored rows×cols.
 
     public static func gemv(_ trans: Transpose, rows: Int, cols: Int, alpha: Float = 1,

@@ -150,9 +150,15 @@ public final class Attention {
         let keys = memory.keys.data, mask = memory.mask, kind = self.kind, a = attentionDim
         var qProj: Tensor?
         if kind == .additive {
+            // hq (B, A) = q (B, Dq) · W_qᵀ, with W_qᵀ made once per memory (BLAS.transpose: why)
+            let wT: Tensor
+            if let t = memory.queryWeightT { wT = t } else {
+                wT = Tensor(zeros: [dq, a])
+                BLAS.transpose(rows: a, cols: dq, store.value(queryWeight!).data, ldSrc: dq, into: wT.data, ldDst: a)
+                memory.queryWeightT = wT
+            }
             let hq = Tensor(zeros: [b, a])
-            BLAS.gemm(.none, .transpose, m: b, n: a, k: dq, a: q.data, lda: dq,
-                      b: store.value(queryWeight!).data, ldb: dq, c: hq.data, ldc: a)
+            BLAS.gemm(.none, .none, m: b, n: a, k: dq, a: q.data, lda: dq, b: wT.data, ldb: a, c: hq.data, ldc: a)
             qProj = hq
         }
         let hq = qProj?.data, pk = memory.projected?.data, v = energyWeight.map { store.value($0).data }
@@ -430,6 +436,9 @@ public final class AttentionMemory {
     public let projected: Tensor?
     public var steps: Int { keys.shape[0] }
     public var batch: Int { keys.shape[1] }
+    /// W_qᵀ (Dq, A) of an additive attention, made by the first step that uses this memory
+    /// (the weights must not change while the memory is in use, as for `projected`).
+    var queryWeightT: Tensor?
     /// dL/dkeys accumulated over steps (S, B, Dk); allocated by the first backward.
     public private(set) var dKeys: Tensor?
     /// dL/dprojected accumulated over steps; allocated by the first backward.

@@ -142,6 +142,8 @@ public final class RecurrentCache {
     var dh: Tensor?, dc: Tensor?  // running (B, H)
     /// per-step scratch for W_hh·h, (B, G)
     let hh: Tensor
+    /// W_hhᵀ (H, G) of the layer·direction being run (see BLAS.transpose: why)
+    let whhT: Tensor
 
     init(config: RecurrentConfig, steps T: Int, batch B: Int) {
         self.config = config
@@ -159,6 +161,7 @@ public final class RecurrentCache {
         hN = Tensor(zeros: [LD, B, H])
         cN = config.kind.hasCellState ? Tensor(zeros: [LD, B, H]) : nil
         hh = Tensor(zeros: [B, G])
+        whhT = Tensor(zeros: [H, G])
     }
 
     deinit { lengths.deallocate() }
@@ -450,7 +453,9 @@ public final class RecurrentStack {
                     let cStart = cPrev.data + tFirst * B * H
                     if let c0 { cStart.update(from: c0.data + k * B * H, count: B * H) } else { cStart.update(repeating: 0, count: B * H) }
                 }
-                let whh = store.value(w.weightHH).data
+                // W_hhᵀ once, so that each step's product is an untransposed one (BLAS.transpose).
+                let whhT = cache.whhT.data
+                BLAS.transpose(rows: G, cols: H, store.value(w.weightHH).data, ldSrc: H, into: whhT, ldDst: G)
                 var p = CellForward(hidden: H, gates: gates.data, hh: cache.hh.data,
                                     biasIH: store.value(w.biasIH).data, biasHH: store.value(w.biasHH).data,
                                     hPrev: hStart, hNew: hStart, cPrev: nil, cNew: nil, extra: nil,
@@ -470,7 +475,7 @@ public final class RecurrentStack {
                     if cfg.kind == .lstm || cfg.kind == .gru { p.extra = cache.extra[k].data + t * B * H }
                     p.out = out.data + t * B * D * H + d * H
                     // hh (B, G) = hPrev (B, H) · W_hhᵀ
-                    BLAS.gemm(.none, .transpose, m: B, n: G, k: H, a: p.hPrev, lda: H, b: whh, ldb: H,
+                    BLAS.gemm(.none, .none, m: B, n: G, k: H, a: p.hPrev, lda: H, b: whhT, ldb: G,
                               c: cache.hh.data, ldc: G)
                     cellForward(p, B)
                 }

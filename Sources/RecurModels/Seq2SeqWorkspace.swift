@@ -9,6 +9,8 @@ final class Seq2SeqWorkspace: @unchecked Sendable {
     enum Slot: Int, CaseIterable {
         case embedding, gates, states, cells, extra, hh, attentional, combined, logits, dAttentional, dPre
         case du, dContext, dOut, dh, dc, dFeed, dGx, dGh, dEmbedding
+        /// Transposed weights for the per-step products (see BLAS.transpose: why).
+        case whhT, feedT, combineT
     }
 
     private var blocks: [TensorStorage?] = Array(repeating: nil, count: Slot.allCases.count)
