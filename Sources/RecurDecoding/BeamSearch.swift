@@ -75,6 +75,7 @@ public func beamSearch<S: StepScorer>(_ scorer: S, beamSize: Int, nBest: Int = 1
         let out = try scorer.step(state, tokens: feed)
         try StepSupport.check(out, rows: rows, scorer: scorer, sourceOfRow: { rowSource[$0] },
                               attentionSeen: &attentionSeen)
+        StepSupport.ban(out, rows: rows, vocabularySize: v, options.bannedTokens)
         let logProbs = out.logProbs.data
         nextParent.removeAll(keepingCapacity: true)
         nextSource.removeAll(keepingCapacity: true)

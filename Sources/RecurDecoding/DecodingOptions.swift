@@ -50,10 +50,15 @@ public struct DecodingOptions: Sendable, Equatable {
     /// Tokens fed after BOS before anything is chosen (a language model's prime
     /// text); their log-probabilities are not part of the result.
     public var prime: [Int]
+    /// Tokens never chosen (OpenNMT-py's `--ban_unk_token`, Marian's default for `<unk>`):
+    /// their log-probability is taken as -inf at every step, so the search, greedy or
+    /// sampling picks among the others (no renormalization: a result's log-probability
+    /// is still the model's). EOS cannot be banned.
+    public var bannedTokens: [Int]
 
     public init(minLength: Int = 0, minLengthRatio: Float = 0,
                 maxLength: Int = 200, maxLengthRatio: Float? = nil, maxLengthOffset: Int = 0,
-                lengthPenalty: LengthPenalty = .none, prime: [Int] = []) {
+                lengthPenalty: LengthPenalty = .none, prime: [Int] = [], bannedTokens: [Int] = []) {
         self.minLength = minLength
         self.minLengthRatio = minLengthRatio
         self.maxLength = maxLength
@@ -61,6 +66,7 @@ public struct DecodingOptions: Sendable, Equatable {
         self.maxLengthOffset = maxLengthOffset
         self.lengthPenalty = lengthPenalty
         self.prime = prime
+        self.bannedTokens = bannedTokens
     }
 
     /// The (minimum, maximum) output length for a source of `sourceLength`.
@@ -91,6 +97,12 @@ public struct DecodingOptions: Sendable, Equatable {
         }
         if let bad = prime.first(where: { !(0..<v).contains($0) }) {
             throw RecurError(.value, "prime token id \(bad) is outside the vocabulary of \(v) tokens")
+        }
+        if let bad = bannedTokens.first(where: { !(0..<v).contains($0) }) {
+            throw RecurError(.value, "banned token id \(bad) is outside the vocabulary of \(v) tokens")
+        }
+        if bannedTokens.contains(specials.eos) {
+            throw RecurError(.value, "EOS cannot be banned: every output must be able to end")
         }
     }
 }

@@ -77,6 +77,7 @@ func decodeChains<S: StepScorer>(_ scorer: S, copies: Int, choice: TokenChoice, 
         let out = try scorer.step(state, tokens: feed)
         try StepSupport.check(out, rows: rowChain.count, scorer: scorer, sourceOfRow: { rowChain[$0] / copies },
                               attentionSeen: &attentionSeen)
+        StepSupport.ban(out, rows: rowChain.count, vocabularySize: v, options.bannedTokens)
         keep.removeAll(keepingCapacity: true)
         nextFeed.removeAll(keepingCapacity: true)
         for r in 0..<rowChain.count {

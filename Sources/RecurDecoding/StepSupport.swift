@@ -44,6 +44,13 @@ enum StepSupport {
         }
     }
 
+    /// Takes the banned tokens' log-probabilities as -inf in every row (DecodingOptions.bannedTokens).
+    static func ban<S>(_ out: StepOutput<S>, rows: Int, vocabularySize v: Int, _ banned: [Int]) {
+        guard !banned.isEmpty else { return }
+        let p = out.logProbs.data
+        for r in 0..<rows { for t in banned { p[r * v + t] = -.infinity } }
+    }
+
     /// Per-source (min, max) output lengths.
     static func bounds<S: StepScorer>(_ scorer: S, _ options: DecodingOptions) -> [(min: Int, max: Int)] {
         (0..<scorer.sourceCount).map { options.lengthBounds(sourceLength: scorer.sourceLength($0)) }

@@ -31,6 +31,9 @@ struct DecodeOptions: ParsableArguments {
     @Option(name: .customLong("batch-size"), help: "Inputs decoded together.")
     var batchSize: Int = 32
 
+    @Flag(name: .customLong("ban-unk"), help: "Never output <unk>: the search chooses among the other tokens.")
+    var banUnk = false
+
     @Flag(help: "Write JSON Lines records (text, score, nbest, source, stage, model) instead of text.")
     var jsonl = false
 
@@ -51,7 +54,8 @@ struct DecodeOptions: ParsableArguments {
     /// to 2 × their length + 10 tokens (and at most --max-length).
     func stageOptions(defaultBeam: Int, runner: ModelRunner) -> StageOptions {
         .decoding(beam: beam ?? defaultBeam, nbest: nbest, lengthPenalty: lengthPenalty ?? runner.lengthPenalty,
-                  maxLength: maxLength, minLength: minLength, batchSize: batchSize, attention: attentionPNG != nil)
+                  maxLength: maxLength, minLength: minLength, batchSize: batchSize, attention: attentionPNG != nil,
+                  banUnknown: banUnk)
     }
 
     /// Loads the model for `task` (the default name when --model is not given).

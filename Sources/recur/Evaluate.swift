@@ -35,6 +35,7 @@ struct Evaluate: ParsableCommand {
     var lengthPenalty: Float?
     @Option(name: .customLong("max-length"), help: "Most output tokens.") var maxLength: Int = 200
     @Option(name: .customLong("batch-size"), help: "Examples decoded together.") var batchSize: Int = 32
+    @Flag(name: .customLong("ban-unk"), help: "Never output <unk> (as the decoding commands' --ban-unk).") var banUnk = false
     @Option(help: "Example outputs shown on stderr.") var samples: Int = 3
     @Flag(help: "Print one JSON object instead of text.") var jsonl = false
     @OptionGroup var compute: ComputeOptions
@@ -90,7 +91,8 @@ struct Evaluate: ParsableCommand {
                                                        existing: (d.sourceVocabulary, d.targetVocabulary), log: { _ in })
             let alpha = lengthPenalty ?? runner.lengthPenalty
             // The commands' decoding settings (one definition): 2 × source length + 10 tokens at most.
-            let settings = StageOptions.decoding(beam: beam, lengthPenalty: alpha, maxLength: maxLength, batchSize: batchSize).decode
+            let settings = StageOptions.decoding(beam: beam, lengthPenalty: alpha, maxLength: maxLength, batchSize: batchSize,
+                                                 banUnknown: banUnk).decode
             let started = Date()
             let e = try TaskEvaluation.evaluate(runner.model, runner.store, data: prepared.validation, io: runner.io, metric: metric,
                                                 decode: settings, samples: samples)
@@ -115,6 +117,7 @@ struct Evaluate: ParsableCommand {
                 o["seconds"] = JSONValue((seconds * 100).rounded() / 100)
                 o["beam"] = JSONValue(beam)
                 o["length_penalty"] = JSONValue(Double(alpha))
+                o["ban_unk"] = .bool(banUnk)
                 try out.writeLine(JSONValue.object(o).compactText)
             } else {
                 try out.writeLine("model       \(path) (\(d.task.rawValue))")
@@ -125,7 +128,8 @@ struct Evaluate: ParsableCommand {
                 try out.writeLine(String(format: "loss        %.4f per token over %d tokens", e.loss, e.tokens))
                 if d.task != .generate && d.task != .classify {
                     try out.writeLine("decoding    " + (beam == 1 ? "greedy" : "beam \(beam), length penalty \(alpha)"
-                                                        + (lengthPenalty == nil && alpha > 0 ? " (the model's)" : "")))
+                                                        + (lengthPenalty == nil && alpha > 0 ? " (the model's)" : ""))
+                                        + (banUnk ? ", <unk> banned" : ""))
                 }
                 try out.writeLine(String(format: "time        %.1f s", seconds))
             }

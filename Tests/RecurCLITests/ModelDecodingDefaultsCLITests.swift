@@ -73,6 +73,48 @@ final class ModelDecodingDefaultsCLITests: XCTestCase {
         XCTAssertEqual(try scores(["--model", dir + "/back.safetensors"]), none)
     }
 
+    /// `--ban-unk` (and a pipeline stage's `ban_unk: true`, and `recur evaluate --ban-unk`): a model
+    /// that prefers `<unk>` outputs it without the option and never with it.
+    func testBanUnkKeepsUnknownOutOfEveryOutput() throws {
+        let model = dir + "/unk.safetensors"
+        try TinyModels.translate(model, eosBias: 1, unkBias: 3)
+        let input = TinyModels.english.joined(separator: "\n") + "\n"
+        func nbest(_ args: [String]) throws -> [String] {
+            let r = try RecurBinary.run(["translate", "--model", model, "--jsonl", "--beam", "3", "--nbest", "3",
+                                         "--max-length", "6"] + args, stdin: input)
+            XCTAssertEqual(r.status, 0, r.stderr)
+            return try r.stdout.split(separator: "\n").flatMap {
+                let o = try XCTUnwrap(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
+                return try XCTUnwrap(o["nbest"] as? [[String: Any]]).map { "\($0["text"] ?? "")" }
+            }
+        }
+        XCTAssertTrue(try nbest([]).contains { $0.contains("<unk>") }, "the model prefers <unk>")
+        let banned = try nbest(["--ban-unk"])
+        XCTAssertEqual(banned.count, 3 * TinyModels.english.count)
+        XCTAssertFalse(banned.contains { $0.contains("<unk>") }, "\(banned)")
+        let greedy = try RecurBinary.run(["translate", "--model", model, "--beam", "1", "--ban-unk"], stdin: input)
+        XCTAssertEqual(greedy.status, 0, greedy.stderr)
+        XCTAssertFalse(greedy.stdout.contains("<unk>"), greedy.stdout)
+
+        for (options, unk) in [("{beam: 1, ban_unk: true}", false), ("{beam: 1, ban_unk: false}", true)] {
+            try "name: t\nstages:\n  - task: translate\n    model: \(model)\n    options: \(options)\n"
+                .write(toFile: dir + "/p.yaml", atomically: true, encoding: .utf8)
+            let run = try RecurBinary.run(["run", dir + "/p.yaml"], stdin: input)
+            XCTAssertEqual(run.status, 0, run.stderr)
+            XCTAssertEqual(run.stdout.contains("<unk>"), unk, "\(options): \(run.stdout)")
+        }
+        try "name: t\nstages:\n  - task: translate\n    model: \(model)\n    options: {ban_unk: 3}\n"
+            .write(toFile: dir + "/p.yaml", atomically: true, encoding: .utf8)
+        let bad = try RecurBinary.run(["run", dir + "/p.yaml"], stdin: input)
+        XCTAssertNotEqual(bad.status, 0)
+        XCTAssertTrue(bad.stderr.contains("ban_unk"), bad.stderr)
+
+        try "the cat sleeps\tle chat dort\n".write(toFile: dir + "/data.tsv", atomically: true, encoding: .utf8)
+        let e = try RecurBinary.run(["evaluate", "-m", model, "--data", dir + "/data.tsv", "--ban-unk"])
+        XCTAssertEqual(e.status, 0, e.stderr)
+        XCTAssertTrue(e.stdout.contains("greedy, <unk> banned"), e.stdout)
+    }
+
     func testABadLengthPenaltyNoteIsRefusedNamingTheFile() throws {
         let plain = dir + "/plain.safetensors", bad = dir + "/bad.safetensors"
         try TinyModels.translate(plain)

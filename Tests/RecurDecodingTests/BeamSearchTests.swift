@@ -104,6 +104,31 @@ final class BeamSearchTests: XCTestCase {
         for h in all { assertConsistent(h, scorer, source: 0, options: DecodingOptions()) }
     }
 
+    /// Banned tokens are never chosen; the outputs are the best of those without them, with the
+    /// model's own log-probabilities (no renormalization); EOS cannot be banned.
+    func testBannedTokensAreNeverChosen() throws {
+        let scorer = handTable()
+        let banA = DecodingOptions(bannedTokens: [T.a])
+        XCTAssertEqual(try greedyDecode(scorer)[0].tokens, [T.a, T.a])   // a is the greedy choice
+        let greedy = try greedyDecode(scorer, options: banA)[0]
+        XCTAssertEqual(greedy.tokens, [T.b])
+        XCTAssertEqual(greedy.logProb, Foundation.log(0.4 * 0.9), accuracy: 1e-5)
+        let all = try beamSearch(scorer, beamSize: 6, nBest: 6)[0]
+        let expected = all.filter { !$0.tokens.contains(T.a) }
+        XCTAssertEqual(expected.map(\.tokens), [[T.b], [T.b, T.b]])
+        let banned = try beamSearch(scorer, beamSize: 4, nBest: 2, options: banA)[0]
+        XCTAssertEqual(banned.map(\.tokens), expected.map(\.tokens))
+        for (x, y) in zip(banned, expected) { assertSame(x, y) }
+        var rng = RNG(seed: 4)
+        for h in try sampleDecode(scorer, samplesPerSource: 50, options: banA, rng: &rng)[0] {
+            XCTAssertFalse(h.tokens.contains(T.a), "\(h.tokens)")
+        }
+        XCTAssertThrowsError(try greedyDecode(scorer, options: DecodingOptions(bannedTokens: [T.eos]))) {
+            XCTAssertTrue("\($0)".contains("EOS cannot be banned"))
+        }
+        XCTAssertThrowsError(try beamSearch(scorer, beamSize: 2, options: DecodingOptions(bannedTokens: [99])))
+    }
+
     func testBeamOneEqualsGreedy() throws {
         let scorer = TableScorer(vocabularySize: 7, sources: [(0, 3), (1, 1), (2, 4), (3, 2)], withAttention: true,
                                  probabilities: scrambledTable(vocabularySize: 7))

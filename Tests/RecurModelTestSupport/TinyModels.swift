@@ -19,21 +19,24 @@ public enum TinyModels {
 
     /// `eosBias` is added to the output layer's bias of EOS, so that outputs end at varied lengths.
     public static func write(_ config: ModelConfig, _ description: ModelDescription, to path: String, seed: UInt64 = 3,
-                             eosBias: Float = 0) throws {
+                             eosBias: Float = 0, unkBias: Float = 0) throws {
         let model = try config.makeModel()
         let store = ParameterStore(model.layout)
         var rng = RNG(seed: seed)
         model.initialize(store, rng: &rng)
         if eosBias != 0, let bias = store.value("decoder.output.bias") { bias.data[Vocabulary.eos] += eosBias }
+        if unkBias != 0, let bias = store.value("decoder.output.bias") { bias.data[Vocabulary.unk] += unkBias }
         try ModelFile.write(to: path, description: description, store: store)
     }
 
-    public static func translate(_ path: String, eosBias: Float = 0) throws {
+    /// `unkBias` is added to the output bias of `<unk>` (a model that prefers it).
+    public static func translate(_ path: String, eosBias: Float = 0, unkBias: Float = 0) throws {
         let sv = vocabulary(.word, english), tv = vocabulary(.word, french)
         let config = ModelConfig(seq2seq: Seq2SeqConfig(sourceVocabularySize: sv.count, targetVocabularySize: tv.count,
                                                         embeddingSize: 6, hiddenSize: 8, cell: .gru, attention: .general))
         try write(config, ModelDescription(task: .translate, config: config, sourceVocabulary: sv, targetVocabulary: tv,
-                                           normalizer: TextNormalizer(lowercase: true)), to: path, eosBias: eosBias)
+                                           normalizer: TextNormalizer(lowercase: true)), to: path, eosBias: eosBias,
+                  unkBias: unkBias)
     }
 
     public static var audio: AudioConfig {

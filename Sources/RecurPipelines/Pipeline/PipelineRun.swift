@@ -39,7 +39,8 @@ final class PipelineEngine: @unchecked Sendable {
         .decoding(beam: step.int("beam") ?? defaultBeam, nbest: step.int("nbest") ?? 1,
                   lengthPenalty: step.double("length_penalty").map(Float.init) ?? runner.lengthPenalty,
                   maxLength: step.int("max_length") ?? 200,
-                  minLength: step.int("min_length") ?? 0, batchSize: step.int("batch_size") ?? 32)
+                  minLength: step.int("min_length") ?? 0, batchSize: step.int("batch_size") ?? 32,
+                  banUnknown: step.bool("ban_unk") ?? false)
     }
 
     static func makeStage(_ step: PipelineStep, runners: inout [String: ModelRunner]) throws -> any Stage {
@@ -150,15 +151,17 @@ final class PipelineEngine: @unchecked Sendable {
 extension StageOptions {
     /// The decoding options of a stage as the commands' flags give them
     /// (`--beam`, `--nbest`, `--length-penalty`, `--max-length`,
-    /// `--min-length`, `--batch-size`, defaults as there): the beam is at
+    /// `--min-length`, `--batch-size`, `--ban-unk`, defaults as there): the beam is at
     /// least the n-best count, and a source decodes at most 2 × its length +
     /// 10 tokens (and at most `maxLength`). One definition for pipelines and
     /// commands, so both decode alike.
+    /// `banUnknown`: `<unk>` is never chosen (`--ban-unk`).
     public static func decoding(beam: Int, nbest: Int = 1, lengthPenalty: Float = 0, maxLength: Int = 200, minLength: Int = 0,
-                                batchSize: Int = 32, attention: Bool = false) -> StageOptions {
+                                batchSize: Int = 32, attention: Bool = false, banUnknown: Bool = false) -> StageOptions {
         let d = DecodeSettings(beam: max(beam, nbest), nBest: nbest,
                                options: DecodingOptions(minLength: minLength, maxLength: maxLength, maxLengthRatio: 2, maxLengthOffset: 10,
-                                                        lengthPenalty: lengthPenalty > 0 ? .gnmt(alpha: lengthPenalty) : .none),
+                                                        lengthPenalty: lengthPenalty > 0 ? .gnmt(alpha: lengthPenalty) : .none,
+                                                        bannedTokens: banUnknown ? [Vocabulary.unk] : []),
                                batchSize: batchSize)
         return StageOptions(decode: d, attention: attention)
     }

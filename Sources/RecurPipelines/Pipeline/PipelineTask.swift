@@ -129,6 +129,7 @@ public enum PipelineTask: String, Sendable, CaseIterable {
         PipelineOption("max_length", .int(min: 1), "most output tokens (default 200)"),
         PipelineOption("min_length", .int(min: 0), "fewest output tokens (default 0)"),
         PipelineOption("batch_size", .int(min: 1), "inputs decoded together (default 32)"),
+        PipelineOption("ban_unk", .bool, "never output <unk> (default false)"),
     ]
 
     /// The options the task takes.
