@@ -18,6 +18,35 @@ public enum SpecAugment {
         public init() {}
     }
 
+    /// Frequency warping, a cheap stand-in for vocal tract length perturbation (Jaitly and
+    /// Hinton 2013) on features already computed: every frame's bands are resampled along
+    /// the band axis, out[f] = x at band f·α (linear interpolation between neighbours, the
+    /// last band beyond the top), α > 1 moving the spectrum down (a longer vocal tract), α < 1
+    /// up. Each block of `bands` columns (the static features, then each delta block) is
+    /// warped alone. Returns the warped copy of `x` (T, D); α = 1 returns an equal copy.
+    public static func warpFrequency(_ x: Tensor, alpha: Float, bands: Int) -> Tensor {
+        precondition(x.rank == 2 && bands > 0 && x.shape[1] % bands == 0, "frequency warp needs (T, k·bands) features")
+        let T = x.shape[0], D = x.shape[1]
+        let out = Tensor(zeros: [T, D])
+        // Per output band: the two source bands and the weight of the upper one.
+        var lo = [Int](repeating: 0, count: bands), w = [Float](repeating: 0, count: bands)
+        for f in 0..<bands {
+            let pos = min(Float(f) * alpha, Float(bands - 1))
+            lo[f] = min(Int(pos), bands - 1)
+            w[f] = pos - Float(lo[f])
+        }
+        for t in 0..<T {
+            for b in stride(from: 0, to: D, by: bands) {
+                let src = x.data + t * D + b, dst = out.data + t * D + b
+                for f in 0..<bands {
+                    let a = src[lo[f]], c = lo[f] + 1 < bands ? src[lo[f] + 1] : a
+                    dst[f] = a + w[f] * (c - a)
+                }
+            }
+        }
+        return out
+    }
+
     /// Masks `x` (T, D) in place; returns the masks drawn as (start, width)
     /// pairs, frequency ones first.
     @discardableResult

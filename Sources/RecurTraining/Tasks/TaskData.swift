@@ -73,6 +73,10 @@ public final class ExampleData: @unchecked Sendable {
     public let targets: [[Int]]
     /// SpecAugment on speech frames at batch time (training only).
     public var specAugment: SpecAugment.Options?
+    /// Frequency warping of speech frames at batch time (training only): α drawn
+    /// uniformly in [1 - width, 1 + width] per example (SpecAugment.warpFrequency),
+    /// the features' blocks being `bands` columns wide. Off when nil.
+    public var frequencyWarp: (width: Float, bands: Int)?
     /// Speed perturbation: the factors, and each example's source at each of
     /// them (`alternatives[i][k]` is example i at `speedFactors[k]`; a 1.0
     /// entry shares `sources[i]`). Both empty when off.
@@ -105,7 +109,8 @@ public final class ExampleData: @unchecked Sendable {
 
     /// The batch of `indices`. With speed perturbation on, first draws one
     /// factor per example from `rng` (uniformly, in `indices` order); then,
-    /// when enabled, SpecAugment masks, also in `indices` order; for text
+    /// when enabled, one frequency-warp factor per example, then SpecAugment
+    /// masks, also in `indices` order; for text
     /// sources, when enabled, one final-punctuation draw per example. The draws
     /// depend only on `rng` and `indices`, so a resumed run repeats them.
     public func batch(_ indices: [Int], rng: inout RNG) throws -> (sources: SourceBatch, targets: [[Int]]) {
@@ -116,6 +121,13 @@ public final class ExampleData: @unchecked Sendable {
             picked = []
             picked.reserveCapacity(indices.count)
             for i in indices { picked.append(alternatives[i][rng.int(below: speedFactors.count)]) }
+        }
+        if let (width, bands) = frequencyWarp {
+            picked = picked.map { s in
+                guard case .features(let f) = s else { return s }
+                let alpha = 1 + width * (2 * rng.uniform() - 1)
+                return .features(SpecAugment.warpFrequency(f, alpha: alpha, bands: bands))
+            }
         }
         if let o = specAugment {
             picked = picked.map { s in

@@ -59,6 +59,9 @@ public final class TrainingSession {
             o.maxTimeWidth = 10
             task.train.specAugment = o
         }
+        if recipe.frontend.frequencyWarp > 0 && recipe.task == .transcribe {
+            task.train.frequencyWarp = (Float(recipe.frontend.frequencyWarp), audio.baseDimension)
+        }
         if recipe.data.dropFinalPunctuation > 0, let v = task.sourceVocabulary {
             let marks: Set<String> = [".", "!", "?", "…"]
             let ids = Set(v.tokens.indices.filter { marks.contains(String(v.tokens[$0].drop { $0 == Character(spaceMarkerString) })) })

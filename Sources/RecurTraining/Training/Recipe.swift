@@ -171,9 +171,13 @@ public struct Recipe: Codable, Equatable, Sendable {
         /// transcribe only, each in (0.25, 2]. Every training file's features are
         /// computed once per factor before training (validation: unperturbed).
         public var speedPerturb: [Double]?
+        /// Frequency warping of training features: α uniform in [1 - w, 1 + w] per
+        /// utterance at batch time (SpecAugment.warpFrequency); transcribe only; 0: off.
+        public var frequencyWarp: Double
 
         enum CodingKeys: String, CodingKey, CaseIterable {
             case audio, image, specAugment = "spec_augment", speedPerturb = "speed_perturb"
+            case frequencyWarp = "frequency_warp"
         }
     }
 
@@ -349,6 +353,7 @@ public struct Recipe: Codable, Equatable, Sendable {
             size: 64
           spec_augment: false
           speed_perturb: null
+          frequency_warp: 0
         model:
           cell: gru
           embedding: 128
@@ -541,6 +546,10 @@ public struct Recipe: Codable, Equatable, Sendable {
         try need(schedule.plateauFactor > 0 && schedule.plateauFactor < 1, "schedule.plateau_factor", "must be in (0, 1)")
         try need(schedule.plateauPatience >= 0, "schedule.plateau_patience", "must be ≥ 0")
         try need(schedule.minLR >= 0, "schedule.min_lr", "must be ≥ 0")
+        try need(frontend.frequencyWarp >= 0 && frontend.frequencyWarp < 0.5, "frontend.frequency_warp",
+                 "must be in [0, 0.5) (0: off; typical 0.1), got \(frontend.frequencyWarp)")
+        try need(frontend.frequencyWarp == 0 || task == .transcribe, "frontend.frequency_warp",
+                 "warps speech features: only for transcribe, not \(task.rawValue); set it to 0")
         try need(training.batchTokens > 0, "training.batch_tokens", "must be positive")
         try need(training.maxSentences > 0, "training.max_sentences", "must be positive")
         try need(training.bucketWidth > 0, "training.bucket_width", "must be positive")
