@@ -66,13 +66,19 @@ final class DataParallelTests: XCTestCase {
         try check(classifier, sources: .tokens(ClassifierTests.tokens), targets: ClassifierTests.tokens.indices.map { [$0 % 3] })
     }
 
-    /// One shard (one thread, or a batch of one) is exactly the model's own call.
-    func testOneShardIsTheModelsOwnCall() throws {
+    /// A small language model and two stores holding the same initial values (seed 5).
+    func twinLanguageModelStores() throws -> (LanguageModel, ParameterStore, ParameterStore) {
         let lm = try LanguageModel(config: LanguageModelConfig(vocabularySize: 8, embeddingSize: 4, hiddenSize: 6))
         let a = ParameterStore(lm.layout), b = ParameterStore(lm.layout)
         var rng = RNG(seed: 5)
         lm.initialize(a, rng: &rng)
         try b.copy(from: a)
+        return (lm, a, b)
+    }
+
+    /// One shard (one thread, or a batch of one) is exactly the model's own call.
+    func testOneShardIsTheModelsOwnCall() throws {
+        let (lm, a, b) = try twinLanguageModelStores()
         var r1 = RNG(seed: 9), r2 = RNG(seed: 9)
         let x = try lm.loss(a, sources: .none(count: 1), targets: [[4, 5]], training: true, labelSmoothing: 0, backward: true, rng: &r1)
         let y = try DataParallel(layout: lm.layout, ways: 2).loss(lm, b, sources: .none(count: 1), targets: [[4, 5]],
@@ -86,11 +92,7 @@ final class DataParallelTests: XCTestCase {
     /// gradient; one dropped unused is zeroed by the next call (the next gradient is not
     /// doubled by the old shard's part).
     func testGradientLeftInPartsIsTheBatchGradientAndAnUnusedOneIsDropped() throws {
-        let lm = try LanguageModel(config: LanguageModelConfig(vocabularySize: 8, embeddingSize: 4, hiddenSize: 6))
-        let whole = ParameterStore(lm.layout), sharded = ParameterStore(lm.layout)
-        var rng = RNG(seed: 5)
-        lm.initialize(whole, rng: &rng)
-        try sharded.copy(from: whole)
+        let (lm, whole, sharded) = try twinLanguageModelStores()
         let targets = [[4, 5, 6], [3], [7, 7, 4, 5], [6, 6]]
         var r1 = RNG(seed: 0), r2 = RNG(seed: 0)
         _ = try lm.loss(whole, sources: .none(count: 4), targets: targets, training: false, labelSmoothing: 0,
