@@ -158,6 +158,7 @@ public final class TrainingSession {
                              file: recipe.file)
         }
         var c = preset.config(nMels: a.nMels)
+        c.nMFCC = a.nMFCC ?? 0
         c.deltaOrder = a.deltas
         // Recordings differ a lot in level (FSDD: peaks from 500 to 30,000): bring each to -20 dBFS RMS.
         c.level = .rms(dBFS: -20)

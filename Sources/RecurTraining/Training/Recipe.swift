@@ -145,12 +145,14 @@ public struct Recipe: Codable, Equatable, Sendable {
         public var preset: String
         /// Mel bands (nil: the preset's).
         public var nMels: Int?
+        /// > 0: that many MFCCs (DCT-II of the log-mel) instead of the log-mel; nil or 0: log-mel.
+        public var nMFCC: Int?
         /// 0, 1 (Δ) or 2 (Δ and ΔΔ).
         public var deltas: Int
         /// Mean/variance normalisation: none | utterance.
         public var cmvn: String
 
-        enum CodingKeys: String, CodingKey, CaseIterable { case preset, nMels = "n_mels", deltas, cmvn }
+        enum CodingKeys: String, CodingKey, CaseIterable { case preset, nMels = "n_mels", nMFCC = "n_mfcc", deltas, cmvn }
     }
 
     public struct ImageSection: Codable, Equatable, Sendable {
@@ -346,6 +348,7 @@ public struct Recipe: Codable, Equatable, Sendable {
           audio:
             preset: recur
             n_mels: null
+            n_mfcc: 0
             deltas: 0
             cmvn: utterance
           image:

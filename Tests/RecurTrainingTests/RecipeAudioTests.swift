@@ -1,0 +1,52 @@
+import Foundation
+import RecurCore
+import RecurFrontends
+@testable import RecurTraining
+import XCTest
+
+/// `frontend.audio` in a recipe reaches the audio frontend the task trains with:
+/// mel bands, MFCCs, deltas and CMVN; the feature width follows; bad values are refused
+/// naming the recipe.
+final class RecipeAudioTests: XCTestCase {
+    let speech = """
+        name: s
+        task: transcribe
+        data: {train: a.tsv, format: manifest}
+        vocab: {target: {kind: char}}
+        frontend: {audio: {preset: recur, n_mels: 40}}
+        training: {max_steps: 1}
+        """
+
+    func config(_ overrides: [String]) throws -> AudioConfig {
+        try TrainingSession.audioConfig(try Recipe.parse(speech, file: "recipes/s.yaml", overrides: overrides))
+    }
+
+    func testLogMelIsTheDefault() throws {
+        let c = try config([])
+        XCTAssertEqual(c.nMels, 40)
+        XCTAssertEqual(c.nMFCC, 0)
+        XCTAssertEqual(c.dimension, 40)
+    }
+
+    func testMFCCsAndDeltas() throws {
+        let c = try config(["frontend.audio.n_mfcc=13", "frontend.audio.deltas=2"])
+        XCTAssertEqual(c.nMFCC, 13)
+        XCTAssertEqual(c.deltaOrder, 2)
+        XCTAssertEqual(c.dimension, 39)
+        // The frame the frontend makes has that width.
+        let f = try AudioFrontend(c)
+        let n = c.sampleRate / 2
+        let tone = (0..<n).map { Float(sin(2 * Double.pi * 440 * Double($0) / Double(c.sampleRate))) * 0.3 }
+        let x = f.compute(Tensor(shape: [n], tone))
+        XCTAssertEqual(x.shape[1], 39)
+        XCTAssertGreaterThan(x.shape[0], 10)
+        // And the frontend signature tells a model trained on it from a log-mel one.
+        XCTAssertNotEqual(FrontendSignature(c), FrontendSignature(try config([])))
+    }
+
+    func testMoreMFCCsThanBandsAreRefused() throws {
+        XCTAssertThrowsError(try config(["frontend.audio.n_mfcc=41"])) {
+            XCTAssertTrue("\($0)".contains("n_mfcc 41"), "\($0)")
+        }
+    }
+}
