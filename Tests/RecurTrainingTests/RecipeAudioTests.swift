@@ -49,4 +49,15 @@ final class RecipeAudioTests: XCTestCase {
             XCTAssertTrue("\($0)".contains("n_mfcc 41"), "\($0)")
         }
     }
+
+    func testFrequencyWarpNeedsMelBands() throws {
+        XCTAssertNoThrow(try config(["frontend.frequency_warp=0.1"]))
+        XCTAssertThrowsError(try config(["frontend.audio.n_mfcc=13", "frontend.frequency_warp=0.1"])) {
+            XCTAssertTrue("\($0)".contains("frontend.frequency_warp"), "\($0)")
+            XCTAssertTrue("\($0)".contains("MFCCs"), "\($0)")
+        }
+        XCTAssertThrowsError(try config(["frontend.audio.n_mfcc=-1"])) {
+            XCTAssertTrue("\($0)".contains("frontend.audio.n_mfcc"), "\($0)")
+        }
+    }
 }

@@ -553,6 +553,9 @@ public struct Recipe: Codable, Equatable, Sendable {
                  "must be in [0, 0.5) (0: off; typical 0.1), got \(frontend.frequencyWarp)")
         try need(frontend.frequencyWarp == 0 || task == .transcribe, "frontend.frequency_warp",
                  "warps speech features: only for transcribe, not \(task.rawValue); set it to 0")
+        try need(frontend.frequencyWarp == 0 || (frontend.audio.nMFCC ?? 0) == 0, "frontend.frequency_warp",
+                 "stretches mel bands, and MFCCs (frontend.audio.n_mfcc) have none: set one of them to 0")
+        try need((frontend.audio.nMFCC ?? 0) >= 0, "frontend.audio.n_mfcc", "must be ≥ 0 (0: log-mel)")
         try need(training.batchTokens > 0, "training.batch_tokens", "must be positive")
         try need(training.maxSentences > 0, "training.max_sentences", "must be positive")
         try need(training.bucketWidth > 0, "training.bucket_width", "must be positive")
