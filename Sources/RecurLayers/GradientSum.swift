@@ -13,8 +13,10 @@ import RecurCore
 // 32 pairs per batch). Summing the parts, measuring the norm, clipping and the
 // optimizer's update each made their own pass; now the norm reads the parts once and
 // the update reads them once more (`Adam.step(_:gradient:)`), and zeroes the parts
-// after the first as it goes, ready for the next batch. part_0 is left as it is: the
-// next `DataParallel.loss` zeroes the store's gradient as before.
+// after the first as it goes, ready for the next batch. part_0 is zeroed there too when
+// the producer asks (`zeroesStore`, DataParallel does): the token then says so, and the
+// next `DataParallel.loss` skips its own pass zeroing the store's gradient (a serial
+// memset of the model's size per batch, while the other cores wait).
 //
 // A GradientSum must be used before the next batch: consumed by an optimizer, or
 // `materialize`d into part_0 (the store then holds the batch's gradient, as after
@@ -31,6 +33,9 @@ public struct GradientSum: @unchecked Sendable {
     public let weights: [Float]
     /// Applied after the weighted sum when ≠ 1 (gradient clipping sets it).
     public var scale: Float = 1
+    /// An optimizer that consumes the sum zeroes part_0 too (and sets `token.storeZeroed`);
+    /// `materialize` never does (part_0 then holds the sum).
+    public let zeroesStore: Bool
     /// Shared with the producer, who checks that the sum was used.
     public let token: Token
     // The first two parts and weights, for the inner loops (p1 nil: one part).
@@ -41,6 +46,8 @@ public struct GradientSum: @unchecked Sendable {
     /// Whether a sum was used (consumed, materialized or discarded).
     public final class Token: @unchecked Sendable {
         public internal(set) var used = false
+        /// Whether the consumer left every part, part_0 included, zero (see `zeroesStore`).
+        public internal(set) var storeZeroed = false
         public init() {}
     }
 
@@ -52,9 +59,11 @@ public struct GradientSum: @unchecked Sendable {
     /// `parts[0]` must be the store's gradient buffer when an optimizer consumes the sum. The
     /// buffers are not retained: their owners must outlive the sum's use (DataParallel keeps
     /// its replicas).
-    public init(count: Int, parts: [UnsafeMutablePointer<Float>], weights: [Float], token: Token = Token()) {
+    public init(count: Int, parts: [UnsafeMutablePointer<Float>], weights: [Float], zeroesStore: Bool = false,
+                token: Token = Token()) {
         precondition(!parts.isEmpty && parts.count == weights.count, "GradientSum: one weight per part")
         self.count = count
+        self.zeroesStore = zeroesStore
         self.parts = parts
         self.weights = weights
         self.token = token
@@ -133,6 +142,26 @@ public struct GradientSum: @unchecked Sendable {
     /// Zeroes the parts after the first at elements i..<i+n.
     public func zeroShards(_ i: Int, _ n: Int) {
         for k in 1..<parts.count { (parts[k] + i).update(repeating: 0, count: n) }
+    }
+
+    /// After an optimizer read elements i..<i+8: zeroes the parts after the first, and part_0
+    /// too with `zeroesStore`.
+    @inline(__always)
+    public func zeroConsumed(_ i: Int) {
+        if zeroesStore { UnsafeMutableRawPointer(p0 + i).storeBytes(of: SIMD8<Float>(repeating: 0), as: SIMD8<Float>.self) }
+        zeroShards(i)
+    }
+
+    /// As `zeroConsumed(_:)` for the elements i..<i+n.
+    public func zeroConsumed(_ i: Int, _ n: Int) {
+        if zeroesStore { (p0 + i).update(repeating: 0, count: n) }
+        zeroShards(i, n)
+    }
+
+    /// An optimizer has read and zeroed every element with `zeroConsumed`.
+    public func consumed() {
+        token.used = true
+        if zeroesStore { token.storeZeroed = true }
     }
 
     /// Writes g into part_0 (the store's gradient) and zeroes the other parts.

@@ -135,7 +135,8 @@ public struct Adam: Optimizer, Sendable, Equatable, Codable {
         step(store, gradient: GradientSum(store))
     }
 
-    /// The update reading g from the shards' buffers, zeroing those after the first as it goes.
+    /// The update reading g from the shards' buffers, zeroing those after the first as it goes
+    /// (and the store's own, part_0, when the sum says so: `GradientSum.zeroesStore`).
     public mutating func step(_ store: ParameterStore, gradient: GradientSum) {
         precondition(gradient.parts[0] == store.grads.data && gradient.count == store.values.count,
                      "Adam: the gradient is not the store's")
@@ -166,16 +167,17 @@ public struct Adam: Optimizer, Sendable, Equatable, Codable {
             while i + 8 <= range.upperBound {
                 let r = update(load(p + i), gradient.load(i), load(m + i), load(v + i))
                 store8(r.p, p + i); store8(r.m, m + i); store8(r.v, v + i)
-                gradient.zeroShards(i)
+                gradient.zeroConsumed(i)
                 i += 8
             }
             if i < range.upperBound {
                 let n = range.upperBound - i
                 let r = update(loadTail(p + i, n), gradient.loadTail(i, n), loadTail(m + i, n), loadTail(v + i, n))
                 storeTail(r.p, p + i, n); storeTail(r.m, m + i, n); storeTail(r.v, v + i, n)
-                gradient.zeroShards(i, n)
+                gradient.zeroConsumed(i, n)
             }
         }
+        gradient.consumed()
     }
 }
 

@@ -78,15 +78,19 @@ public final class DataParallel: @unchecked Sendable {
     /// As `loss`, but with `backward` the batch's gradient is returned as the shards left it,
     /// Σ_i (n_i / N)·grads_i, to be summed where it is used (the norm, the optimizer's update:
     /// see GradientSum); `store.grads` holds shard 0's part until then. Use it (consume,
-    /// materialize or discard) before the next call; one left unused is zeroed then.
+    /// materialize or discard) before the next call; one left unused is zeroed then. Adam,
+    /// consuming it, leaves `store.grads` zero (`GradientSum.zeroesStore`), and the next call
+    /// does not zero it again: do not write into `store.grads` in between.
     public func lossAndGradient(_ model: any SequenceModel, _ store: ParameterStore, sources: SourceBatch,
                                 targets: [[Int]], training: Bool, labelSmoothing: Float, scheduledSampling: Float = 0,
                                 backward: Bool, rng: inout RNG) throws -> (ModelLoss, GradientSum?) {
+        // An optimizer that consumed the last sum may have left the store's gradient zero already.
+        let storeZero = pending.map { $0.token.storeZeroed && $0.parts[0] == store.grads.data } ?? false
         if let pending, !pending.token.used { pending.discard() }
         pending = nil
         let costs = (0..<targets.count).map { targets[$0].count + 1 + sources.length(of: $0) }
         let ranges = Self.shards(costs: costs, ways: ways)
-        if backward { store.zeroGrads() }
+        if backward && !storeZero { store.zeroGrads() }
         guard ranges.count > 1 else {
             let loss = try model.loss(store, sources: sources, targets: targets, training: training,
                                       labelSmoothing: labelSmoothing, scheduledSampling: scheduledSampling,
@@ -136,7 +140,7 @@ public final class DataParallel: @unchecked Sendable {
                                negativeLogLikelihood: losses.reduce(0) { $0 + $1.negativeLogLikelihood })
         guard backward else { return (result, nil) }
         let gradient = GradientSum(count: store.grads.count, parts: stores.map { $0.grads.data },
-                                   weights: losses.map { Float($0.tokens) / Float(max(N, 1)) })
+                                   weights: losses.map { Float($0.tokens) / Float(max(N, 1)) }, zeroesStore: true)
         pending = gradient
         return (result, gradient)
     }

@@ -34,8 +34,9 @@ final class GradientSumTests: XCTestCase {
         return c
     }
 
-    private func sum(_ store: ParameterStore, _ parts: [Tensor], _ weights: [Float]) -> GradientSum {
-        GradientSum(count: store.grads.count, parts: [store.grads.data] + parts.map(\.data), weights: weights)
+    private func sum(_ store: ParameterStore, _ parts: [Tensor], _ weights: [Float], zeroesStore: Bool = false) -> GradientSum {
+        GradientSum(count: store.grads.count, parts: [store.grads.data] + parts.map(\.data), weights: weights,
+                    zeroesStore: zeroesStore)
     }
 
     private func bits(_ t: Tensor) -> [UInt32] { (0..<t.count).map { t.data[$0].bitPattern } }
@@ -70,6 +71,7 @@ final class GradientSumTests: XCTestCase {
         for count in counts {
             for extra in 0...2 {
                 for clip in [Float(0), 1e-3, 1e6] {   // none, clipping, a bound that does not clip
+                  for zeroesStore in [false, true] {
                     let (fused, parts) = make(count: count, extra: extra, seed: UInt64(7 * count + extra))
                     let plain = try copy(fused)
                     let weights: [Float] = Array([0.375, 0.5, 0.125].prefix(extra + 1))
@@ -83,20 +85,27 @@ final class GradientSumTests: XCTestCase {
                     adamA.step(plain)
 
                     // Fused: clip sets the scale, Adam reads the parts.
-                    var g = sum(fused, parts, weights)
+                    var g = sum(fused, parts, weights, zeroesStore: zeroesStore)
                     var adamB = Adam.adamW(learningRate: 0.01)
                     let normB = clip > 0 ? GradientClipping.clipGlobalNorm(&g, maxNorm: clip) : 0
                     adamB.step(fused, gradient: g)
 
-                    let what = "count \(count), \(extra + 1) parts, clip \(clip)"
+                    let what = "count \(count), \(extra + 1) parts, clip \(clip), zeroes store \(zeroesStore)"
                     XCTAssertEqual(normA.bitPattern, normB.bitPattern, what)
                     XCTAssertEqual(bits(fused.values), bits(plain.values), what)
                     XCTAssertEqual(bits(fused.moment1), bits(plain.moment1), what)
                     XCTAssertEqual(bits(fused.moment2), bits(plain.moment2), what)
                     XCTAssertTrue(g.token.used)
-                    // The first part is the caller's (left as it was); the others are zeroed.
-                    XCTAssertEqual(bits(fused.grads), bits(savedPart0), what)
+                    XCTAssertEqual(g.token.storeZeroed, zeroesStore, what)
+                    // The first part is the caller's (left as it was) unless the sum zeroes the
+                    // store; the others are zeroed.
+                    if zeroesStore {
+                        XCTAssertEqual(fused.grads.array.map { abs($0) }.max(), 0, what)
+                    } else {
+                        XCTAssertEqual(bits(fused.grads), bits(savedPart0), what)
+                    }
                     for p in parts + partsCopy { XCTAssertEqual(p.array.map { abs($0) }.max(), 0, what) }
+                  }
                 }
             }
         }
@@ -122,9 +131,13 @@ final class GradientSumTests: XCTestCase {
         var s1 = try SGD(learningRate: 0.1, momentum: 0.9), s2 = s1
         s1.step(plain)
         var any: any Optimizer = s2
-        any.step(store, gradient: sum(store, parts, [0.5, 0.5]))
+        let g = sum(store, parts, [0.5, 0.5], zeroesStore: true)
+        any.step(store, gradient: g)
         s2 = any as! SGD
         XCTAssertEqual(bits(store.values), bits(plain.values))
+        // Materialized: the store holds the gradient, so it is not reported zero.
+        XCTAssertEqual(bits(store.grads), bits(plain.grads))
+        XCTAssertFalse(g.token.storeZeroed)
         XCTAssertEqual(s2.stepCount, 1)
         withExtendedLifetime(parts) {}
     }

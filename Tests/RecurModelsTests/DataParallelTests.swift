@@ -115,4 +115,37 @@ final class DataParallelTests: XCTestCase {
                               labelSmoothing: 0, backward: true, rng: &r2)
         XCTAssertLessThan(maxAbsDiff(sharded.grads.array, whole.grads.array), 1e-6)
     }
+
+    /// Adam consuming the parts leaves the store's gradient zero and the next call skips zeroing
+    /// it: training so gives, to the bit, the weights of summing first (`loss`) and stepping,
+    /// also when a step in between materializes the sum instead (the store then holds a
+    /// gradient, which the next call must zero).
+    func testAdamZeroingTheStoreGivesTheSameTraining() throws {
+        let (lm, plain, fused) = try twinLanguageModelStores()
+        let batches = [[[4, 5, 6], [3], [7, 7, 4, 5], [6, 6]], [[5], [6, 7, 3], [4, 4]], [[3, 3, 3, 3], [7, 6]],
+                       [[6, 5, 4], [3, 7]]]
+        let saved = Threads.count
+        Threads.set(2)
+        defer { Threads.set(saved) }
+        let pp = DataParallel(layout: lm.layout, ways: 2), pf = DataParallel(layout: lm.layout, ways: 2)
+        var adamP = Adam(learningRate: 0.01), adamF = adamP
+        var rP = RNG(seed: 4), rF = RNG(seed: 4)
+        for (k, targets) in batches.enumerated() {
+            _ = try pp.loss(lm, plain, sources: .none(count: targets.count), targets: targets, training: true,
+                            labelSmoothing: 0, backward: true, rng: &rP)
+            adamP.step(plain)
+            let g = try pf.lossAndGradient(lm, fused, sources: .none(count: targets.count), targets: targets,
+                                           training: true, labelSmoothing: 0, backward: true, rng: &rF).1!
+            if k == 2 {
+                g.materialize()
+                adamF.step(fused)
+                XCTAssertFalse(g.token.storeZeroed)
+            } else {
+                adamF.step(fused, gradient: g)
+                XCTAssertTrue(g.token.storeZeroed, "batch \(k)")
+                XCTAssertEqual(fused.grads.array.map { abs($0) }.max(), 0, "batch \(k)")
+            }
+            XCTAssertEqual(plain.values.array.map(\.bitPattern), fused.values.array.map(\.bitPattern), "batch \(k)")
+        }
+    }
 }
