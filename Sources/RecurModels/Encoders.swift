@@ -9,8 +9,9 @@ import RecurLayers
 // accumulates every parameter gradient, and holds the forward's cache.
 //
 //   text:   ids → embedding (E) → stacked (bi)RNN                   fin = top layer's final states
-//   speech: frames (F) → L one-layer (bi)RNNs; before layers 1…P the
-//           time axis halves by joining frame pairs (LAS pyramid)    fin = top layer's final states
+//   speech: frames (F) [→ k frames joined into one step (low frame rate)]
+//           → L one-layer (bi)RNNs; before layers 1…P the time axis
+//           halves by joining pairs of steps (LAS pyramid)           fin = top layer's final states
 //   image:  cells (F) → tanh(Linear(F → K)) [→ biRNN over the cells
 //           in raster order]                                          fin = mean over cells
 
@@ -119,17 +120,19 @@ final class SpeechEncoder: SourceEncoder {
     let layers: [RecurrentStack]
     let featureSize: Int
     let pyramid: Int
+    let frameStack: Int
     let dropout: Dropout
     var outputSize: Int { layers[0].config.outputSize }
 
     init(_ layout: inout ParameterLayout, _ c: Seq2SeqConfig, kind: RecurrentKind) {
         featureSize = c.inputFeatureSize
         pyramid = c.pyramidLayers
+        frameStack = c.frameStack
         dropout = Dropout(p: c.dropout)
         var layers: [RecurrentStack] = []
         let K = c.encoderOutputSize
         for l in 0..<c.encoderLayers {
-            let input = l == 0 ? c.inputFeatureSize : (l <= c.pyramidLayers ? 2 * K : K)
+            let input = l == 0 ? c.frameStack * c.inputFeatureSize : (l <= c.pyramidLayers ? 2 * K : K)
             layers.append(RecurrentStack(&layout, prefix: "encoder.layers.\(l).", config: RecurrentConfig(
                 kind: kind, inputSize: input, hiddenSize: c.hiddenSize, bidirectional: c.bidirectionalEncoder)))
         }
@@ -140,29 +143,31 @@ final class SpeechEncoder: SourceEncoder {
         for l in layers { l.initialize(store, rng: &rng) }
     }
 
-    /// (T, B, K) → (⌈T/2⌉, B, 2K): step t joins steps 2t and 2t+1 (zero past the end).
-    static func joinPairs(_ x: Tensor) -> Tensor {
-        let T = x.shape[0], B = x.shape[1], K = x.shape[2], T2 = (T + 1) / 2
-        let y = Tensor(zeros: [T2, B, 2 * K])
-        for t in 0..<T2 {
+    /// (T, B, K) → (⌈T/k⌉, B, k·K): step t joins steps k·t … k·t+k-1 (zero past the end).
+    static func join(_ x: Tensor, _ k: Int) -> Tensor {
+        let T = x.shape[0], B = x.shape[1], K = x.shape[2], Tk = (T + k - 1) / k
+        let y = Tensor(zeros: [Tk, B, k * K])
+        for t in 0..<Tk {
             for b in 0..<B {
-                let dst = y.data + (t * B + b) * 2 * K
-                dst.update(from: x.data + (2 * t * B + b) * K, count: K)
-                if 2 * t + 1 < T { (dst + K).update(from: x.data + ((2 * t + 1) * B + b) * K, count: K) }
+                let dst = y.data + (t * B + b) * k * K
+                for j in 0..<k where k * t + j < T {
+                    (dst + j * K).update(from: x.data + ((k * t + j) * B + b) * K, count: K)
+                }
             }
         }
         return y
     }
 
-    /// The gradient of `joinPairs`: (T2, B, 2K) → (T, B, K).
-    static func splitPairs(_ dy: Tensor, steps T: Int) -> Tensor {
-        let T2 = dy.shape[0], B = dy.shape[1], K = dy.shape[2] / 2
+    /// The gradient of `join(_, k)`: (Tk, B, k·K) → (T, B, K).
+    static func split(_ dy: Tensor, _ k: Int, steps T: Int) -> Tensor {
+        let Tk = dy.shape[0], B = dy.shape[1], K = dy.shape[2] / k
         let dx = Tensor(zeros: [T, B, K])
-        for t in 0..<T2 {
+        for t in 0..<Tk {
             for b in 0..<B {
-                let src = dy.data + (t * B + b) * 2 * K
-                (dx.data + (2 * t * B + b) * K).update(from: src, count: K)
-                if 2 * t + 1 < T { (dx.data + ((2 * t + 1) * B + b) * K).update(from: src + K, count: K) }
+                let src = dy.data + (t * B + b) * k * K
+                for j in 0..<k where k * t + j < T {
+                    (dx.data + ((k * t + j) * B + b) * K).update(from: src + j * K, count: K)
+                }
             }
         }
         return dx
@@ -171,12 +176,16 @@ final class SpeechEncoder: SourceEncoder {
     func forward(_ store: ParameterStore, _ sources: SourceBatch, training: Bool, rng: inout RNG) throws -> EncoderPass {
         guard case .features(let frames) = sources else { throw RecurError(.value, "seq2seq: a speech encoder reads frames") }
         var (x, lengths) = try packFrames(frames, featureSize: featureSize, what: "utterance")
+        if frameStack > 1 {   // the frames need no gradient
+            x = Self.join(x, frameStack)
+            lengths = lengths.map { ($0 + frameStack - 1) / frameStack }
+        }
         let B = frames.count, cfg = layers[0].config, H = cfg.hiddenSize, D = cfg.directions
         var caches: [RecurrentCache] = [], masks: [Tensor?] = [], steps: [Int] = []
         var hN = Tensor(zeros: [1])
         for (l, layer) in layers.enumerated() {
             if l > 0 && l <= pyramid {
-                x = Self.joinPairs(x)
+                x = Self.join(x, 2)
                 lengths = lengths.map { ($0 + 1) / 2 }
             }
             var mask: Tensor? = nil
@@ -198,7 +207,7 @@ final class SpeechEncoder: SourceEncoder {
                 guard l > 0 else { break }
                 var dx = g.dx.copy()
                 Dropout.apply(mask: masks[l], to: dx)
-                if l <= self.pyramid { dx = Self.splitPairs(dx, steps: steps[l - 1]) }
+                if l <= self.pyramid { dx = Self.split(dx, 2, steps: steps[l - 1]) }
                 dOut = dx
             }
         }

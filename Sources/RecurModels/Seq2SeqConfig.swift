@@ -13,6 +13,9 @@ public struct Seq2SeqConfig: Codable, Sendable, Equatable {
     public var inputFeatureSize: Int
     /// Speech: how many times the encoder halves the time axis (before layers 1…P; P < encoder layers).
     public var pyramidLayers: Int
+    /// Speech: k consecutive frames joined into one k·F-wide step before the first layer (low
+    /// frame rate: the first layer runs ⌈T/k⌉ steps); 1: none.
+    public var frameStack: Int
     /// Image: a (bi)RNN over the projected cells in raster order (else the projection alone).
     public var imageRNN: Bool
     /// Source vocabulary size (text); for speech and image sources it only bounds `pad` (use 1).
@@ -41,10 +44,12 @@ public struct Seq2SeqConfig: Codable, Sendable, Equatable {
                 encoderLayers: Int = 1, bidirectionalEncoder: Bool = true, cell: Cell = .lstm,
                 attention: AttentionKind = .additive, inputFeeding: Bool = true, dropout: Float = 0,
                 tiedOutputEmbeddings: Bool = false, pad: Int = 0, bos: Int = 1, eos: Int = 2,
-                source: SourceKind = .text, inputFeatureSize: Int = 0, pyramidLayers: Int = 0, imageRNN: Bool = false) {
+                source: SourceKind = .text, inputFeatureSize: Int = 0, pyramidLayers: Int = 0, frameStack: Int = 1,
+                imageRNN: Bool = false) {
         self.source = source
         self.inputFeatureSize = inputFeatureSize
         self.pyramidLayers = pyramidLayers
+        self.frameStack = frameStack
         self.imageRNN = imageRNN
         self.sourceVocabularySize = sourceVocabularySize
         self.targetVocabularySize = targetVocabularySize
@@ -63,7 +68,7 @@ public struct Seq2SeqConfig: Codable, Sendable, Equatable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case source, inputFeatureSize, pyramidLayers, imageRNN, sourceVocabularySize, targetVocabularySize
+        case source, inputFeatureSize, pyramidLayers, frameStack, imageRNN, sourceVocabularySize, targetVocabularySize
         case embeddingSize, hiddenSize, encoderLayers, bidirectionalEncoder, cell, attention, inputFeeding, dropout
         case tiedOutputEmbeddings, pad, bos, eos
     }
@@ -73,6 +78,7 @@ public struct Seq2SeqConfig: Codable, Sendable, Equatable {
         source = try c.decodeIfPresent(SourceKind.self, forKey: .source) ?? .text
         inputFeatureSize = try c.decodeIfPresent(Int.self, forKey: .inputFeatureSize) ?? 0
         pyramidLayers = try c.decodeIfPresent(Int.self, forKey: .pyramidLayers) ?? 0
+        frameStack = try c.decodeIfPresent(Int.self, forKey: .frameStack) ?? 1
         imageRNN = try c.decodeIfPresent(Bool.self, forKey: .imageRNN) ?? false
         sourceVocabularySize = try c.decode(Int.self, forKey: .sourceVocabularySize)
         targetVocabularySize = try c.decode(Int.self, forKey: .targetVocabularySize)
@@ -114,6 +120,8 @@ public struct Seq2SeqConfig: Codable, Sendable, Equatable {
         try need(pyramidLayers >= 0 && (pyramidLayers == 0 || source == .speech),
                  "pyramid layers (\(pyramidLayers)) are for speech encoders only")
         try need(pyramidLayers < encoderLayers, "pyramid layers (\(pyramidLayers)) must be fewer than encoder layers (\(encoderLayers))")
+        try need(frameStack >= 1 && (frameStack == 1 || source == .speech),
+                 "frame stacking (\(frameStack)) is for speech encoders only, and at least 1")
         try need(!imageRNN || source == .image, "image_rnn is for image encoders only")
         try need(source != .text || pad < sourceVocabularySize, "pad id \(pad) outside the source vocabulary 0..<\(sourceVocabularySize)")
         try need(pad != bos && pad != eos && bos != eos, "pad, bos and eos must differ (\(pad), \(bos), \(eos))")

@@ -125,6 +125,7 @@ struct Inspect: ParsableCommand {
                 parts.append("linear projection of the grid cells")
             } else {
                 var e = encoder(layers: int("encoderLayers"), bidirectional: flag("bidirectionalEncoder"))
+                if let k = int("frameStack"), k > 1 { e += " reading \(k) frames a step" }
                 if let p = int("pyramidLayers"), p > 0 { e += " (\(p) pyramid layers, time ÷\(1 << p))" }
                 parts.append(e)
             }

@@ -33,10 +33,11 @@ final class Seq2SeqModalityTests: XCTestCase {
     static let targets3 = [[4, 5], [3], [6, 6, 3]]
 
     static func speech(_ cell: Seq2SeqConfig.Cell, layers: Int, pyramid: Int, bidirectional: Bool = true,
-                       attention: Seq2SeqConfig.AttentionKind = .additive) -> Seq2SeqConfig {
+                       attention: Seq2SeqConfig.AttentionKind = .additive, features: Int = 3,
+                       frameStack: Int = 1) -> Seq2SeqConfig {
         Seq2SeqConfig(sourceVocabularySize: 1, targetVocabularySize: 7, embeddingSize: 5, hiddenSize: 4,
                       encoderLayers: layers, bidirectionalEncoder: bidirectional, cell: cell, attention: attention,
-                      source: .speech, inputFeatureSize: 3, pyramidLayers: pyramid)
+                      source: .speech, inputFeatureSize: features, pyramidLayers: pyramid, frameStack: frameStack)
     }
 
     static func image(_ cell: Seq2SeqConfig.Cell, rnn: Bool) -> Seq2SeqConfig {
@@ -89,6 +90,54 @@ final class Seq2SeqModalityTests: XCTestCase {
         var p = try problem(cfg, .features(Self.frames(seed: 3)), seed: 13)
         p.training = true
         _ = try check(p, targets: Self.targets3, eps: 4e-3)
+    }
+
+    func testSpeechFrameStackGradients() throws {
+        let p = try problem(Self.speech(.gru, layers: 2, pyramid: 1, frameStack: 3), .features(Self.frames(seed: 9)), seed: 19)
+        _ = try check(p, targets: Self.targets3)
+        // The first layer reads 3 frames of 3 values a step.
+        XCTAssertEqual(p.store.value("encoder.layers.0.weight_ih_l0")!.shape, [12, 9])
+        XCTAssertEqual(try p.model.encode(p.store, sources: p.sources).lengths, [1, 1, 1], "5 → 2 → 1, 2 → 1 → 1, 1 → 1 → 1")
+    }
+
+    /// Stacking k frames is the same model as one reading the frames joined by hand (k·F values a
+    /// step, zeros past the end), with the same weights: same loss and gradients.
+    func testFrameStackIsFramesJoinedByHand() throws {
+        let k = 3, F = 3
+        let stacked = try problem(Self.speech(.lstm, layers: 3, pyramid: 2, frameStack: k), .features(Self.frames(seed: 10)), seed: 20)
+        let frames = Self.frames(seed: 10)
+        let joined = frames.map { f -> Tensor in
+            let n = f.shape[0], steps = (n + k - 1) / k
+            let t = Tensor(zeros: [steps, k * F])
+            (t.data).update(from: f.data, count: n * F)   // row-major: frame j of step s sits at (s·k + j)·F
+            return t
+        }
+        let byHand = try problem(Self.speech(.lstm, layers: 3, pyramid: 2, features: k * F), .features(joined), seed: 21)
+        try byHand.store.copy(from: stacked.store)
+        XCTAssertEqual(try stacked.model.encode(stacked.store, sources: stacked.sources).lengths,
+                       try byHand.model.encode(byHand.store, sources: byHand.sources).lengths)
+        var r1 = RNG(seed: 0), r2 = RNG(seed: 0)
+        stacked.store.zeroGrads(); byHand.store.zeroGrads()
+        let a = try stacked.model.trainStep(stacked.store, sources: stacked.sources, targets: Self.targets3, training: false, rng: &r1)
+        let b = try byHand.model.trainStep(byHand.store, sources: byHand.sources, targets: Self.targets3, training: false, rng: &r2)
+        XCTAssertEqual(a.loss, b.loss)
+        XCTAssertEqual(maxAbsDiff(stacked.store.grads.array, byHand.store.grads.array), 0)
+        XCTAssertGreaterThan(maxAbsDiff(stacked.store.grads.array, [Float](repeating: 0, count: stacked.store.grads.count)), 0)
+    }
+
+    func testFrameStackIsForSpeechOnly() throws {
+        XCTAssertThrowsError(try Seq2Seq(config: Self.speech(.gru, layers: 2, pyramid: 1, frameStack: 0)))
+        var text = Seq2SeqConfig(sourceVocabularySize: 9, targetVocabularySize: 7, embeddingSize: 5, hiddenSize: 4)
+        text.frameStack = 2
+        XCTAssertThrowsError(try Seq2Seq(config: text)) { XCTAssertTrue("\($0)".contains("frame stacking"), "\($0)") }
+        // A config saved before the key existed reads as 1; a stacked one keeps its k.
+        var dict = try JSONSerialization.jsonObject(with: try JSONEncoder().encode(Self.speech(.gru, layers: 2, pyramid: 1,
+                                                                                                frameStack: 2))) as! [String: Any]
+        XCTAssertEqual(dict.removeValue(forKey: "frameStack") as? Int, 2)
+        let old = try JSONSerialization.data(withJSONObject: dict)
+        XCTAssertEqual(try JSONDecoder().decode(Seq2SeqConfig.self, from: old).frameStack, 1)
+        let k3 = Self.speech(.gru, layers: 2, pyramid: 1, frameStack: 3)
+        XCTAssertEqual(try JSONDecoder().decode(Seq2SeqConfig.self, from: try JSONEncoder().encode(k3)), k3)
     }
 
     func testImageProjectionOnly() throws {

@@ -60,4 +60,19 @@ final class RecipeAudioTests: XCTestCase {
             XCTAssertTrue("\($0)".contains("frontend.audio.n_mfcc"), "\($0)")
         }
     }
+
+    /// `model.frame_stack` is read for speech and refused elsewhere or below 1, naming the key.
+    func testFrameStack() throws {
+        XCTAssertEqual(try Recipe.parse(speech, file: "recipes/s.yaml", overrides: []).model.frameStack, 1)
+        XCTAssertEqual(try Recipe.parse(speech, file: "recipes/s.yaml", overrides: ["model.frame_stack=3"]).model.frameStack, 3)
+        XCTAssertThrowsError(try Recipe.parse(speech, file: "recipes/s.yaml", overrides: ["model.frame_stack=0"])) {
+            XCTAssertTrue("\($0)".contains("model.frame_stack"), "\($0)")
+        }
+        let text = speech.replacingOccurrences(of: "task: transcribe", with: "task: translate")
+            .replacingOccurrences(of: "format: manifest", with: "format: tsv")
+        XCTAssertNoThrow(try Recipe.parse(text, file: "recipes/t.yaml", overrides: []))
+        XCTAssertThrowsError(try Recipe.parse(text, file: "recipes/t.yaml", overrides: ["model.frame_stack=2"])) {
+            XCTAssertTrue("\($0)".contains("model.frame_stack"), "\($0)")
+        }
+    }
 }

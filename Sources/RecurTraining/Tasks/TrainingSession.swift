@@ -244,6 +244,7 @@ public final class TrainingSession {
                 dropout: Float(m.dropout), tiedOutputEmbeddings: m.tiedEmbeddings,
                 pad: Vocabulary.pad, bos: Vocabulary.bos, eos: Vocabulary.eos,
                 source: source, inputFeatureSize: features, pyramidLayers: source == .speech ? m.pyramid : 0,
+                frameStack: source == .speech ? m.frameStack : 1,
                 imageRNN: source == .image && m.imageRNN))
         case .generate:
             return ModelConfig(languageModel: LanguageModelConfig(

@@ -195,6 +195,8 @@ public struct Recipe: Codable, Equatable, Sendable {
         public var tiedEmbeddings: Bool
         /// Speech: pyramid layers, each halving the frame rate.
         public var pyramid: Int
+        /// Speech: k frames joined into one step before the first layer (1: none).
+        public var frameStack: Int
         /// Images: a BiRNN over the grid cells in raster order.
         public var imageRNN: Bool
         /// Classify: how the encoder's outputs over time become one vector (mean, max, last).
@@ -203,6 +205,7 @@ public struct Recipe: Codable, Equatable, Sendable {
         enum CodingKeys: String, CodingKey, CaseIterable {
             case cell, embedding, hidden, encoderLayers = "encoder_layers", bidirectional, attention
             case inputFeeding = "input_feeding", dropout, tiedEmbeddings = "tied_embeddings", pyramid
+            case frameStack = "frame_stack"
             case imageRNN = "image_rnn", pooling
         }
     }
@@ -368,6 +371,7 @@ public struct Recipe: Codable, Equatable, Sendable {
           dropout: 0.2
           tied_embeddings: false
           pyramid: 2
+          frame_stack: 1
           image_rnn: false
           pooling: mean
         optimizer:
@@ -522,6 +526,9 @@ public struct Recipe: Codable, Equatable, Sendable {
         try need(model.encoderLayers >= 1, "model.encoder_layers", "must be at least 1, got \(model.encoderLayers)")
         try need(model.dropout >= 0 && model.dropout < 1, "model.dropout", "must be in [0, 1), got \(model.dropout)")
         try need(model.pyramid >= 0, "model.pyramid", "must be ≥ 0, got \(model.pyramid)")
+        try need(model.frameStack >= 1, "model.frame_stack", "must be at least 1, got \(model.frameStack)")
+        try need(model.frameStack == 1 || task == .transcribe, "model.frame_stack",
+                 "joins speech frames: it is for transcribe, not \(task.rawValue)")
         try need(data.validFraction >= 0 && data.validFraction < 1, "data.valid_fraction", "must be in [0, 1), got \(data.validFraction)")
         try need(data.dropFinalPunctuation >= 0 && data.dropFinalPunctuation <= 1, "data.drop_final_punctuation",
                  "must be a probability in [0, 1], got \(data.dropFinalPunctuation)")
