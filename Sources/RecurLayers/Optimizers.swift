@@ -140,7 +140,6 @@ public struct Adam: Optimizer, Sendable, Equatable, Codable {
     public mutating func step(_ store: ParameterStore, gradient: GradientSum) {
         precondition(gradient.parts[0] == store.grads.data && gradient.count == store.values.count,
                      "Adam: the gradient is not the store's")
-        gradient.token.used = true
         stepCount += 1
         let t = Double(stepCount)
         let bc1 = 1 - Foundation.pow(Double(beta1), t)

@@ -109,7 +109,7 @@ final class Seq2SeqModalityTests: XCTestCase {
         let joined = frames.map { f -> Tensor in
             let n = f.shape[0], steps = (n + k - 1) / k
             let t = Tensor(zeros: [steps, k * F])
-            (t.data).update(from: f.data, count: n * F)   // row-major: frame j of step s sits at (s·k + j)·F
+            t.data.update(from: f.data, count: n * F)   // row-major: frame j of step s sits at (s·k + j)·F
             return t
         }
         let byHand = try problem(Self.speech(.lstm, layers: 3, pyramid: 2, features: k * F), .features(joined), seed: 21)
