@@ -5,7 +5,14 @@ transcript would not say what is spoken), each sentence once; a seeded sample cu
 into a training list and a validation list that share no sentence.
 
     python3 scripts/speech_lines.py ../shared/data/eng-fra/pairs.tsv runs/data/en-lines --train 8000 --valid 300
-writes runs/data/en-lines-train.txt and runs/data/en-lines-valid.txt."""
+writes runs/data/en-lines-train.txt and runs/data/en-lines-valid.txt.
+
+--exclude FILE... leaves out every sentence that a line of those files gives
+after the same normalisation, and --train 0 writes the validation list alone. A
+test set that neither speech-en nor lm-en has read (for `--lm` fusion):
+
+    python3 scripts/speech_lines.py runs/data/lm-en/valid.txt runs/data/lm-heldout --train 0 --valid 300 \
+        --exclude runs/data/lm-en/train.txt runs/data/en-lines-train.txt"""
 import argparse
 import random
 import re
@@ -17,19 +24,31 @@ ap.add_argument("--train", type=int, default=8000)
 ap.add_argument("--valid", type=int, default=300)
 ap.add_argument("--max-words", type=int, default=8)
 ap.add_argument("--seed", type=int, default=11)
+ap.add_argument("--exclude", nargs="*", default=[])
 a = ap.parse_args()
+
+
+def normalise(raw):
+    """The spoken form of the first column of a line, or None (digits)."""
+    en = raw.split("\t")[0].strip().lower()
+    en = en.replace("\u2019", "'")
+    if re.search(r"[0-9]", en):
+        return None
+    en = re.sub(r"[^a-z' ]+", " ", en)
+    en = " ".join(w.strip("'") for w in en.split())
+    return " ".join(en.split())
+
+
+excluded = set()
+for path in a.exclude:
+    with open(path, encoding="utf-8") as f:
+        excluded.update(normalise(raw) for raw in f)
 
 seen, lines = set(), []
 with open(a.pairs, encoding="utf-8") as f:
     for raw in f:
-        en = raw.split("\t")[0].strip().lower()
-        en = en.replace("\u2019", "'")
-        if re.search(r"[0-9]", en):
-            continue
-        en = re.sub(r"[^a-z' ]+", " ", en)
-        en = " ".join(w.strip("'") for w in en.split())
-        en = " ".join(en.split())
-        if not en or len(en.split()) > a.max_words or en in seen:
+        en = normalise(raw)
+        if not en or len(en.split()) > a.max_words or en in seen or en in excluded:
             continue
         seen.add(en)
         lines.append(en)
@@ -40,6 +59,7 @@ if len(lines) < need:
     raise SystemExit(f"only {len(lines)} sentences, {need} asked for")
 with open(a.out_prefix + "-valid.txt", "w", encoding="utf-8") as f:
     f.write("\n".join(lines[:a.valid]) + "\n")
-with open(a.out_prefix + "-train.txt", "w", encoding="utf-8") as f:
-    f.write("\n".join(lines[a.valid:need]) + "\n")
-print(f"{len(lines)} sentences; {a.train} to {a.out_prefix}-train.txt, {a.valid} to {a.out_prefix}-valid.txt")
+if a.train > 0:
+    with open(a.out_prefix + "-train.txt", "w", encoding="utf-8") as f:
+        f.write("\n".join(lines[a.valid:need]) + "\n")
+print(f"{len(lines)} sentences; {a.valid} to {a.out_prefix}-valid.txt" + (f", {a.train} to {a.out_prefix}-train.txt" if a.train > 0 else ""))

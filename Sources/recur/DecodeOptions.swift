@@ -34,6 +34,14 @@ struct DecodeOptions: ParsableArguments {
     @Flag(name: .customLong("ban-unk"), help: "Never output <unk>: the search chooses among the other tokens.")
     var banUnk = false
 
+    @Option(help: ArgumentHelp("Fuse a language model into decoding (shallow fusion): a model file or a shipped model's name (lm-en). "
+                               + "Its vocabulary must cover the model's target tokens (letters match in either case for a lowercased model).",
+                               valueName: "path"))
+    var lm: String?
+
+    @Option(name: .customLong("lm-weight"), help: "With --lm: each token scores log p(model) + λ·log p(lm).")
+    var lmWeight: Float = LanguageModelFusion.defaultWeight
+
     @Flag(help: "Write JSON Lines records (text, score, nbest, source, stage, model) instead of text.")
     var jsonl = false
 
@@ -47,15 +55,19 @@ struct DecodeOptions: ParsableArguments {
         guard maxLength >= 1 else { throw ValidationError("--max-length must be at least 1") }
         guard minLength >= 0, minLength <= maxLength else { throw ValidationError("--min-length must be in 0…--max-length") }
         guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1") }
+        guard lmWeight.isFinite, lmWeight >= 0 else { throw ValidationError("--lm-weight must be a finite λ ≥ 0") }
     }
 
     /// Decode settings, with `defaultBeam` when --beam is not given and the
     /// model's length penalty when --length-penalty is not. Sources decode up
-    /// to 2 × their length + 10 tokens (and at most --max-length).
-    func stageOptions(defaultBeam: Int, runner: ModelRunner) -> StageOptions {
-        .decoding(beam: beam ?? defaultBeam, nbest: nbest, lengthPenalty: lengthPenalty ?? runner.lengthPenalty,
-                  maxLength: maxLength, minLength: minLength, batchSize: batchSize, attention: attentionPNG != nil,
-                  banUnknown: banUnk)
+    /// to 2 × their length + 10 tokens (and at most --max-length). With --lm,
+    /// the language model is loaded and fused in.
+    func stageOptions(defaultBeam: Int, runner: ModelRunner) throws -> StageOptions {
+        var options = StageOptions.decoding(beam: beam ?? defaultBeam, nbest: nbest, lengthPenalty: lengthPenalty ?? runner.lengthPenalty,
+                                            maxLength: maxLength, minLength: minLength, batchSize: batchSize,
+                                            attention: attentionPNG != nil, banUnknown: banUnk)
+        if let lm { options.decode.fusion = try languageModelFusion(lm, weight: lmWeight, for: runner) }
+        return options
     }
 
     /// Loads the model for `task` (the default name when --model is not given).
@@ -63,6 +75,12 @@ struct DecodeOptions: ParsableArguments {
         let path = try ModelLocator.resolve(explicit: model, defaultName: defaultName)
         return try ModelRunner(path: path, task: task)
     }
+}
+
+/// The language model `lm` (a file or a shipped model's name: --lm) fused
+/// into `runner`'s decoding with `weight` (--lm-weight).
+func languageModelFusion(_ lm: String, weight: Float, for runner: ModelRunner) throws -> LanguageModelFusion {
+    try runner.fusion(with: ModelRunner(path: try ModelLocator.resolve(explicit: lm, defaultName: lm)), weight: weight)
 }
 
 /// Runs a decoding command's body with the shell manners: SIGPIPE quiet

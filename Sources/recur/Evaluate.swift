@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import RecurCore
 import RecurDecoding
+import RecurDecoding
 import RecurModels
 import RecurPipelines
 import RecurTraining
@@ -36,6 +37,8 @@ struct Evaluate: ParsableCommand {
     @Option(name: .customLong("max-length"), help: "Most output tokens.") var maxLength: Int = 200
     @Option(name: .customLong("batch-size"), help: "Examples decoded together.") var batchSize: Int = 32
     @Flag(name: .customLong("ban-unk"), help: "Never output <unk> (as the decoding commands' --ban-unk).") var banUnk = false
+    @Option(help: ArgumentHelp("Fuse a language model into decoding (as the decoding commands' --lm).", valueName: "path")) var lm: String?
+    @Option(name: .customLong("lm-weight"), help: "With --lm: each token scores log p(model) + λ·log p(lm).") var lmWeight: Float = LanguageModelFusion.defaultWeight
     @Option(help: "Example outputs shown on stderr.") var samples: Int = 3
     @Flag(help: "Print one JSON object instead of text.") var jsonl = false
     @OptionGroup var compute: ComputeOptions
@@ -45,6 +48,7 @@ struct Evaluate: ParsableCommand {
         guard batchSize >= 1, maxLength >= 1 else { throw ValidationError("--batch-size and --max-length must be at least 1") }
         guard samples >= 0 else { throw ValidationError("--samples must be ≥ 0") }
         if let a = lengthPenalty, !(a.isFinite && a >= 0) { throw ValidationError("--length-penalty must be a finite α ≥ 0") }
+        guard lmWeight.isFinite, lmWeight >= 0 else { throw ValidationError("--lm-weight must be a finite λ ≥ 0") }
         if let format, TaskDataSpec.Format(rawValue: format) == nil {
             throw ValidationError("--format must be one of \(TaskDataSpec.Format.allCases.map(\.rawValue).joined(separator: ", ")), got \(format)")
         }
@@ -91,8 +95,9 @@ struct Evaluate: ParsableCommand {
                                                        existing: (d.sourceVocabulary, d.targetVocabulary), log: { _ in })
             let alpha = lengthPenalty ?? runner.lengthPenalty
             // The commands' decoding settings (one definition): 2 × source length + 10 tokens at most.
-            let settings = StageOptions.decoding(beam: beam, lengthPenalty: alpha, maxLength: maxLength, batchSize: batchSize,
+            var settings = StageOptions.decoding(beam: beam, lengthPenalty: alpha, maxLength: maxLength, batchSize: batchSize,
                                                  banUnknown: banUnk).decode
+            if let lm { settings.fusion = try languageModelFusion(lm, weight: lmWeight, for: runner) }
             let started = Date()
             let e = try TaskEvaluation.evaluate(runner.model, runner.store, data: prepared.validation, io: runner.io, metric: metric,
                                                 decode: settings, samples: samples)
@@ -118,6 +123,10 @@ struct Evaluate: ParsableCommand {
                 o["beam"] = JSONValue(beam)
                 o["length_penalty"] = JSONValue(Double(alpha))
                 o["ban_unk"] = .bool(banUnk)
+                if let lm {
+                    o["lm"] = .string(lm)
+                    o["lm_weight"] = JSONValue(Double(lmWeight))
+                }
                 try out.writeLine(JSONValue.object(o).compactText)
             } else {
                 try out.writeLine("model       \(path) (\(d.task.rawValue))")
@@ -129,7 +138,8 @@ struct Evaluate: ParsableCommand {
                 if d.task != .generate && d.task != .classify {
                     try out.writeLine("decoding    " + (beam == 1 ? "greedy" : "beam \(beam), length penalty \(alpha)"
                                                         + (lengthPenalty == nil && alpha > 0 ? " (the model's)" : ""))
-                                        + (banUnk ? ", <unk> banned" : ""))
+                                        + (banUnk ? ", <unk> banned" : "")
+                                        + (lm.map { ", language model \($0) fused with weight \(lmWeight)" } ?? ""))
                 }
                 try out.writeLine(String(format: "time        %.1f s", seconds))
             }

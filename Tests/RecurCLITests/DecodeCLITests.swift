@@ -211,6 +211,65 @@ final class DecodeCLITests: XCTestCase {
         XCTAssertTrue((o["signature"] as? String)?.contains("BLEU") ?? false || (o["signature"] as? String)?.contains("nrefs") ?? false, e.stdout)
     }
 
+    /// `--lm`: a language model fused into transcription; refused, naming its
+    /// file, when it is no language model or does not cover the model's tokens.
+    func testLanguageModelFusion() throws {
+        let model = dir + "/s.safetensors", wav = dir + "/a.wav"
+        try TinyModels.transcribe(model)
+        try TinyModels.wav(wav, tones: [0.3, 0.2])
+        let lm = dir + "/lm.safetensors", other = dir + "/other.safetensors", translate = dir + "/t.safetensors"
+        try TinyModels.generate(lm, text: "Yes, no. Stop!")  // capitals: matched to the lowercased model's letters
+        try TinyModels.generate(other)                     // lacks 'y' and 'n'
+        try TinyModels.translate(translate)
+        let base = ["transcribe", "-m", model, "--max-length", "12", "--beam", "3", "--jsonl", wav]
+        let plain = try RecurBinary.run(base)
+        XCTAssertEqual(plain.status, 0, plain.stderr)
+        let zero = try RecurBinary.run(base + ["--lm", lm, "--lm-weight", "0"])
+        XCTAssertEqual(zero.status, 0, zero.stderr)
+        XCTAssertEqual(zero.stdout, plain.stdout, "weight 0 changes nothing")
+        let fused = try RecurBinary.run(base + ["--lm", lm, "--lm-weight", "2"])
+        XCTAssertEqual(fused.status, 0, fused.stderr)
+        let a = try XCTUnwrap(records(plain.stdout).first?["score"] as? Double)
+        let b = try XCTUnwrap(records(fused.stdout).first?["score"] as? Double)
+        XCTAssertLessThan(b, a - 1e-3, "the language model's log-probabilities are added")
+
+        for (bad, reason) in [(translate, "not a language model"), (other, "lacks 2 of the model's")] {
+            let r = try RecurBinary.run(base + ["--lm", bad])
+            XCTAssertEqual(r.status, 2, r.stderr)
+            XCTAssertTrue(r.stdout.isEmpty)
+            XCTAssertEqual(lines(r.stderr).count, 1, r.stderr)
+            XCTAssertTrue(r.stderr.contains(bad) && r.stderr.contains(reason), r.stderr)
+        }
+        let negative = try RecurBinary.run(base + ["--lm", lm, "--lm-weight", "-1"])
+        XCTAssertNotEqual(negative.status, 0)
+        XCTAssertTrue(negative.stderr.contains("--lm-weight"), negative.stderr)
+
+        // A pipeline stage's lm and lm_weight decode as the command's flags.
+        func pipeline(_ options: String) throws -> RecurBinary.Result {
+            try "stages:\n  - task: transcribe\n    model: s.safetensors\n    options: {max_length: 12, beam: 3\(options)}\n"
+                .write(toFile: dir + "/p.yaml", atomically: true, encoding: .utf8)
+            return try RecurBinary.run(["run", dir + "/p.yaml", "--jsonl", wav])
+        }
+        let piped = try pipeline(", lm: lm.safetensors, lm_weight: 2")
+        XCTAssertEqual(piped.status, 0, piped.stderr)
+        XCTAssertEqual(try records(piped.stdout).first?["score"] as? Double, b)
+        XCTAssertEqual(try records(pipeline("").stdout).first?["score"] as? Double, a)
+        let lonely = try pipeline(", lm_weight: 2")
+        XCTAssertNotEqual(lonely.status, 0)
+        XCTAssertTrue(lonely.stderr.contains("lm_weight goes with lm") && lonely.stderr.contains("p.yaml"), lonely.stderr)
+        let wrong = try pipeline(", lm: other.safetensors")
+        XCTAssertNotEqual(wrong.status, 0)
+        XCTAssertTrue(wrong.stderr.contains("stage 1 (transcribe)") && wrong.stderr.contains("other.safetensors"), wrong.stderr)
+
+        try "path\ttranscript\n\(wav)\tyes\n".write(toFile: dir + "/m.tsv", atomically: true, encoding: .utf8)
+        let e = try RecurBinary.run(["evaluate", "-m", model, "--data", dir + "/m.tsv", "--metric", "cer", "--beam", "2",
+                                     "--lm", lm, "--lm-weight", "0.5", "--jsonl"])
+        XCTAssertEqual(e.status, 0, e.stderr)
+        let o = try XCTUnwrap(records(e.stdout).first)
+        XCTAssertEqual(o["lm"] as? String, lm)
+        XCTAssertEqual(o["lm_weight"] as? Double, 0.5)
+    }
+
     /// A toy language learnt to exactness: `recur translate` gives every target, `recur evaluate` 100 % exact.
     func testTrainedModelTranslatesExactly() throws {
         let map = ["a": "x", "b": "y", "c": "z", "d": "w"]

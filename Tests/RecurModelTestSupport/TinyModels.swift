@@ -64,8 +64,9 @@ public enum TinyModels {
                   to: path)
     }
 
-    public static func generate(_ path: String) throws {
-        let tv = vocabulary(.char, ["hello world, the cat sleeps"])
+    /// A character language model over the characters of `text`.
+    public static func generate(_ path: String, text: String = "hello world, the cat sleeps") throws {
+        let tv = vocabulary(.char, [text])
         let config = ModelConfig(languageModel: LanguageModelConfig(vocabularySize: tv.count, embeddingSize: 6, hiddenSize: 8))
         try write(config, ModelDescription(task: .generate, config: config, targetVocabulary: tv,
                                            normalizer: TextNormalizer()), to: path)

@@ -281,6 +281,9 @@ struct PipelineReader {
             s.modelPath = try findModel(name, label: label, location: step.modelLocation)
         default:
             s.modelPath = try findModel(step.modelName ?? step.task.defaultModel!, label: label, location: step.modelLocation)
+            if let lm = step.string("lm") {
+                s.options["lm"] = .string(try findModel(lm, label: label, location: step.optionLocations["lm"] ?? step.taskLocation))
+            }
         }
         return s
     }
@@ -329,6 +332,9 @@ struct PipelineReader {
         if case .double(let s)? = o["max_segment"], s > 0, s < 0.5 {
             throw RecurError(.format, "\(label): max_segment must be at least 0.5 s (or 0: never split), got \(s)",
                              file: at["max_segment"] ?? fallback)
+        }
+        if o["lm_weight"] != nil, o["lm"] == nil {
+            throw RecurError(.format, "\(label): lm_weight goes with lm (the language model to fuse)", file: at["lm_weight"] ?? fallback)
         }
         if task == .tokenize, o["vocab"] != nil, o["side"] != nil {
             throw RecurError(.format, "\(label): side chooses a model's vocabulary; it does not go with vocab", file: at["side"] ?? fallback)

@@ -34,28 +34,38 @@ final class PipelineEngine: @unchecked Sendable {
 
     /// The decoding settings of a step, with the same defaults as the
     /// commands (`recur translate` etc.): the length penalty is the model's
-    /// unless the step gives one.
-    static func stageOptions(_ step: PipelineStep, defaultBeam: Int, runner: ModelRunner) -> StageOptions {
-        .decoding(beam: step.int("beam") ?? defaultBeam, nbest: step.int("nbest") ?? 1,
-                  lengthPenalty: step.double("length_penalty").map(Float.init) ?? runner.lengthPenalty,
-                  maxLength: step.int("max_length") ?? 200,
-                  minLength: step.int("min_length") ?? 0, batchSize: step.int("batch_size") ?? 32,
-                  banUnknown: step.bool("ban_unk") ?? false)
+    /// unless the step gives one. `lm`: the language model fused in.
+    static func stageOptions(_ step: PipelineStep, defaultBeam: Int, runner: ModelRunner,
+                             runners: inout [String: ModelRunner]) throws -> StageOptions {
+        var o = StageOptions.decoding(beam: step.int("beam") ?? defaultBeam, nbest: step.int("nbest") ?? 1,
+                                      lengthPenalty: step.double("length_penalty").map(Float.init) ?? runner.lengthPenalty,
+                                      maxLength: step.int("max_length") ?? 200,
+                                      minLength: step.int("min_length") ?? 0, batchSize: step.int("batch_size") ?? 32,
+                                      banUnknown: step.bool("ban_unk") ?? false)
+        if let lm = step.string("lm") {
+            let weight = step.double("lm_weight").map(Float.init) ?? LanguageModelFusion.defaultWeight
+            do {
+                o.decode.fusion = try runner.fusion(with: Self.runner(lm, &runners), weight: weight)
+            } catch let e as RecurError {
+                throw RecurError(e.kind, "\(step.label): \(e.reason)", file: e.file)
+            }
+        }
+        return o
     }
 
     static func makeStage(_ step: PipelineStep, runners: inout [String: ModelRunner]) throws -> any Stage {
         switch step.task {
         case .translate:
             let r = try runner(step.modelPath!, &runners)
-            return try TranslateStage(runner: r, options: stageOptions(step, defaultBeam: 5, runner: r))
+            return try TranslateStage(runner: r, options: stageOptions(step, defaultBeam: 5, runner: r, runners: &runners))
         case .transcribe:
             let seconds = step.double("max_segment") ?? 30
             let r = try runner(step.modelPath!, &runners)
-            return try TranscribeStage(runner: r, options: stageOptions(step, defaultBeam: 1, runner: r),
+            return try TranscribeStage(runner: r, options: stageOptions(step, defaultBeam: 1, runner: r, runners: &runners),
                                        maxSegmentSeconds: seconds > 0 ? seconds : nil)
         case .caption:
             let r = try runner(step.modelPath!, &runners)
-            return try CaptionStage(runner: r, options: stageOptions(step, defaultBeam: 1, runner: r))
+            return try CaptionStage(runner: r, options: stageOptions(step, defaultBeam: 1, runner: r, runners: &runners))
         case .generate:
             var s = GenerateStage.Sampling()
             if let v = step.double("temperature") { s.temperature = Float(v) }

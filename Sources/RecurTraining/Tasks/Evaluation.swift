@@ -11,14 +11,17 @@ public struct DecodeSettings: Sendable {
     public var options: DecodingOptions
     /// Sources decoded together (one encoder call, one decoder batch).
     public var batchSize: Int
+    /// A language model fused into every step (shallow fusion), or nil.
+    public var fusion: LanguageModelFusion?
 
     public init(beam: Int = 1, nBest: Int = 1, options: DecodingOptions = DecodingOptions(maxLength: 100, maxLengthRatio: 2,
                                                                                           maxLengthOffset: 10),
-                batchSize: Int = 32) {
+                batchSize: Int = 32, fusion: LanguageModelFusion? = nil) {
         self.beam = beam
         self.nBest = nBest
         self.options = options
         self.batchSize = batchSize
+        self.fusion = fusion
     }
 }
 
@@ -41,16 +44,18 @@ public enum TaskDecoding {
         // Similar lengths together: less padding in the encoder.
         for idx in sources.batchesByLength(settings.batchSize) {
             let scorer = try Seq2SeqScorer(model: model, store: store, sources: try idx.map { sources[$0] }.batch())
-            let hyps: [[Hypothesis]]
-            if settings.beam <= 1 && settings.nBest <= 1 {
-                hyps = try greedyDecode(scorer, options: settings.options).map { [$0] }
-            } else {
-                hyps = try beamSearch(scorer, beamSize: max(settings.beam, settings.nBest), nBest: settings.nBest,
-                                      options: settings.options)
-            }
+            let hyps = try settings.fusion.map { try run(settings, $0.scorer(over: scorer)) } ?? run(settings, scorer)
             for (k, i) in idx.enumerated() { results[i] = hyps[k] }
         }
         return results
+    }
+
+    /// Greedy when one hypothesis of beam 1 is asked for, else beam search.
+    static func run<S: StepScorer>(_ settings: DecodeSettings, _ scorer: S) throws -> [[Hypothesis]] {
+        if settings.beam <= 1 && settings.nBest <= 1 {
+            return try greedyDecode(scorer, options: settings.options).map { [$0] }
+        }
+        return try beamSearch(scorer, beamSize: max(settings.beam, settings.nBest), nBest: settings.nBest, options: settings.options)
     }
 }
 

@@ -48,6 +48,25 @@ public final class ModelRunner: @unchecked Sendable {
         return try TaskDecoding.decode(s2s, store, sources, settings: settings)
     }
 
+    /// The language model of `runner` fused into this model's decoding with
+    /// `weight` (`--lm`, `--lm-weight`): refused, naming the language model's
+    /// file, when it is not a language model or its vocabulary does not cover
+    /// this model's target vocabulary.
+    public func fusion(with runner: ModelRunner, weight: Float) throws -> LanguageModelFusion {
+        guard let lm = runner.model as? LanguageModel, let lmTokens = runner.io.targetTokenizer?.vocabulary.tokens else {
+            throw RecurError(.usage, "this is a \(runner.loaded.description.task.rawValue) model, not a language model (made by a `task: generate` recipe)",
+                             file: runner.path)
+        }
+        guard model is Seq2Seq, let tokens = io.targetTokenizer?.vocabulary.tokens else {
+            throw RecurError(.usage, "a \(loaded.description.task.rawValue) model does not decode with a language model", file: path)
+        }
+        do {
+            return try LanguageModelFusion(model: lm, store: runner.store, languageModelTokens: lmTokens, targetTokens: tokens, weight: weight)
+        } catch let e as RecurError {
+            throw RecurError(.usage, e.reason, file: runner.path)
+        }
+    }
+
     /// The `top` most probable classes of each source, best first, as (label, log-probability) (a classifier).
     public func classify(_ sources: [PreparedSource], top: Int = 1, batchSize: Int = 32) throws -> [[(label: String, logProb: Float)]] {
         guard let classifier = model as? Classifier else {
