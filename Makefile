@@ -39,6 +39,7 @@ demo: release
 	set -e; \
 	if have speech-en translate-en-fr; then echo "== speech → English → French"; $(RUN) speech-to-french samples/speech/digits-*.wav; echo; \
 	elif have speech-en; then echo "== speech → English"; $(RUN) speech-to-text samples/speech/digits-*.wav; echo; fi; \
+	if have speech-en-sentences lm-en translate-en-fr; then echo "== spoken sentences → English → French"; $(RUN) sentences-to-french samples/speech/en-*.wav; echo; fi; \
 	if have caption-shapes translate-en-fr; then echo "== image → caption → French"; $(RUN) caption-to-french samples/images/*.png; echo; \
 	elif have caption-shapes; then echo "== image → caption"; $(RUN) caption samples/images/*.png; echo; fi; \
 	if have translate-en-fr translate-fr-en; then echo "== English → French → English"; $(RUN) round-trip samples/text/en.txt; echo; \
@@ -54,7 +55,7 @@ demo: release
 expected: release
 	@mkdir -p samples/expected
 	@for p in pipelines/*.yaml; do n=$$(basename $$p .yaml); \
-	  case $$n in speech-*) in="samples/speech/digits-*.wav";; caption*) in="samples/images/*.png";; translate-fr-en) in=samples/text/fr.txt;; *) in=samples/text/en.txt;; esac; \
+	  case $$n in speech-*) in="samples/speech/digits-*.wav";; sentences-*) in="samples/speech/en-*.wav";; caption*) in="samples/images/*.png";; translate-fr-en) in=samples/text/fr.txt;; *) in=samples/text/en.txt;; esac; \
 	  if $(RELEASE_BIN) run $$p --check > /dev/null 2>&1; then $(RELEASE_BIN) run $$p --jsonl $$in > samples/expected/$$n.jsonl && echo "samples/expected/$$n.jsonl"; \
 	  else echo "$$n: models missing, skipped"; fi; done
 

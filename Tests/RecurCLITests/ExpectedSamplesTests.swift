@@ -17,6 +17,8 @@ final class ExpectedSamplesTests: XCTestCase {
         }
         // The shipped speech model knows spoken digits: the speech pipelines run on the digit samples (as make demo).
         if pipeline.hasPrefix("speech-") { return try files("samples/speech", "digits-", ".wav") }
+        // speech-en-sentences: the spoken sentences.
+        if pipeline.hasPrefix("sentences-") { return try files("samples/speech", "en-", ".wav") }
         if pipeline.hasPrefix("caption") { return try files("samples/images", "", ".png") }
         if pipeline == "translate-fr-en" { return [root.appendingPathComponent("samples/text/fr.txt").path] }
         return [root.appendingPathComponent("samples/text/en.txt").path]
