@@ -57,9 +57,11 @@ random.Random(a.seed).shuffle(lines)
 need = a.train + a.valid
 if len(lines) < need:
     raise SystemExit(f"only {len(lines)} sentences, {need} asked for")
-with open(a.out_prefix + "-valid.txt", "w", encoding="utf-8") as f:
-    f.write("\n".join(lines[:a.valid]) + "\n")
+if a.valid > 0:
+    with open(a.out_prefix + "-valid.txt", "w", encoding="utf-8") as f:
+        f.write("\n".join(lines[:a.valid]) + "\n")
 if a.train > 0:
     with open(a.out_prefix + "-train.txt", "w", encoding="utf-8") as f:
         f.write("\n".join(lines[a.valid:need]) + "\n")
-print(f"{len(lines)} sentences; {a.valid} to {a.out_prefix}-valid.txt" + (f", {a.train} to {a.out_prefix}-train.txt" if a.train > 0 else ""))
+written = [f"{n} to {a.out_prefix}-{part}.txt" for n, part in ((a.valid, "valid"), (a.train, "train")) if n > 0]
+print(f"{len(lines)} sentences; " + ", ".join(written))
