@@ -45,6 +45,9 @@ struct DecodeOptions: ParsableArguments {
     @Flag(help: "Write JSON Lines records (text, score, nbest, source, stage, model) instead of text.")
     var jsonl = false
 
+    @Flag(help: "Say on stderr which model files are used and why.")
+    var verbose = false
+
     @Option(name: .customLong("attention-png"), help: ArgumentHelp("Write one attention heatmap PNG per output into this folder.", valueName: "dir"))
     var attentionPNG: String?
 
@@ -66,21 +69,36 @@ struct DecodeOptions: ParsableArguments {
         var options = StageOptions.decoding(beam: beam ?? defaultBeam, nbest: nbest, lengthPenalty: lengthPenalty ?? runner.lengthPenalty,
                                             maxLength: maxLength, minLength: minLength, batchSize: batchSize,
                                             attention: attentionPNG != nil, banUnknown: banUnk)
-        if let lm { options.decode.fusion = try languageModelFusion(lm, weight: lmWeight, for: runner) }
+        if let lm {
+            options.decode.fusion = try languageModelFusion(lm, weight: lmWeight, for: runner, verbose: verbose)
+        }
         return options
     }
 
     /// Loads the model for `task` (the default name when --model is not given).
     func loadRunner(task: ModelTask, defaultName: String) throws -> ModelRunner {
         let path = try ModelLocator.resolve(explicit: model, defaultName: defaultName)
-        return try ModelRunner(path: path, task: task)
+        let runner = try ModelRunner(path: path, task: task)
+        if verbose { announceModel(runner, role: "model", why: model.map { "--model \($0)" } ?? "the default for \(task.rawValue)") }
+        return runner
     }
+}
+
+/// `--verbose`: one stderr line saying which model file a command uses and why
+/// ("model: /…/models/speech-en.safetensors (the default for transcribe; 1.2 M parameters)").
+func announceModel(_ runner: ModelRunner, role: String, why: String) {
+    let path = URL(fileURLWithPath: runner.path).standardizedFileURL.path
+    let parameters = Double(runner.store.parameterCount) / 1e6
+    printError("\(role): \(path) (\(why); \(String(format: "%.2f", parameters)) M parameters)")
 }
 
 /// The language model `lm` (a file or a shipped model's name: --lm) fused
 /// into `runner`'s decoding with `weight` (--lm-weight).
-func languageModelFusion(_ lm: String, weight: Float, for runner: ModelRunner) throws -> LanguageModelFusion {
-    try runner.fusion(with: ModelRunner(path: try ModelLocator.resolve(explicit: lm, defaultName: lm)), weight: weight)
+func languageModelFusion(_ lm: String, weight: Float, for runner: ModelRunner, verbose: Bool = false) throws -> LanguageModelFusion {
+    let lmRunner = try ModelRunner(path: try ModelLocator.resolve(explicit: lm, defaultName: lm))
+    let fusion = try runner.fusion(with: lmRunner, weight: weight)
+    if verbose { announceModel(lmRunner, role: "language model", why: "--lm \(lm), weight \(weight)") }
+    return fusion
 }
 
 /// Runs a decoding command's body with the shell manners: SIGPIPE quiet

@@ -26,6 +26,7 @@ struct Generate: ParsableCommand {
     @Option(help: "How many texts.") var count: Int = 1
     @Option(help: "Random seed.") var seed: UInt64 = 1
     @Flag(help: "Write JSON Lines records instead of text.") var jsonl = false
+    @Flag(help: "Say on stderr which model file is used and why.") var verbose = false
     @OptionGroup var compute: ComputeOptions
 
     func validate() throws {
@@ -40,6 +41,7 @@ struct Generate: ParsableCommand {
             try applyThreads(compute, jobs: 1)
             let path = try ModelLocator.resolve(explicit: model, defaultName: ModelLocator.defaultName(task: "generate"))
             let runner = try ModelRunner(path: path, task: .generate)
+            if verbose { announceModel(runner, role: "model", why: model.map { "--model \($0)" } ?? "the default for generate") }
             var s = GenerateStage.Sampling()
             s.temperature = temperature
             s.topK = topK

@@ -155,6 +155,26 @@ final class DecodeCLITests: XCTestCase {
         let wrong = try RecurBinary.run(["caption", "-m", speech, dir + "/a.png"])
         XCTAssertEqual(wrong.status, 2)
         XCTAssertTrue(wrong.stderr.contains("recur transcribe"), wrong.stderr)
+
+        // --verbose names the model file used and why, on stderr only.
+        try FileManager.default.createDirectory(atPath: dir + "/models", withIntermediateDirectories: true)
+        try TinyModels.translate(dir + "/models/translate-en-fr.safetensors")
+        let env = ["RECUR_MODELS": dir + "/models"]
+        let quiet = try RecurBinary.run(["translate", "--max-length", "6"], stdin: "the cat sleeps\n", environment: env)
+        let told = try RecurBinary.run(["translate", "--max-length", "6", "--verbose"], stdin: "the cat sleeps\n", environment: env)
+        XCTAssertEqual(told.status, 0, told.stderr)
+        XCTAssertEqual(told.stdout, quiet.stdout)
+        XCTAssertEqual(quiet.stderr, "")
+        XCTAssertEqual(lines(told.stderr), ["model: \(dir)/models/translate-en-fr.safetensors (the default for translate; 0.00 M parameters)"])
+        let lm = dir + "/lm.safetensors"
+        try TinyModels.generate(lm, text: "yes no stop")
+        let named = try RecurBinary.run(["transcribe", "--verbose", "-m", speech, "--lm", lm, "--beam", "2", "--max-length", "4",
+                                         dir + "/missing.wav"])
+        XCTAssertEqual(lines(named.stderr).prefix(2).map { String($0.prefix(while: { $0 != "(" })) },
+                       ["model: \(speech) ", "language model: \(lm) "], named.stderr)
+        XCTAssertTrue(named.stderr.contains("(--model \(speech);") && named.stderr.contains("(--lm \(lm), weight 0.2;"), named.stderr)
+        let generated = try RecurBinary.run(["generate", "--verbose", "-m", lm, "--length", "3"])
+        XCTAssertTrue(generated.stderr.hasPrefix("model: \(lm) (--model \(lm);"), generated.stderr)
     }
 
     func testAttentionPicturesAndCaptions() throws {

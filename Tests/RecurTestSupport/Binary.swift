@@ -24,12 +24,14 @@ public enum RecurBinary {
         public let stderr: String
     }
 
-    /// Runs recur with `arguments`, feeding `stdin`, and waits for it.
-    public static func run(_ arguments: [String], stdin: String? = nil) throws -> Result {
+    /// Runs recur with `arguments`, feeding `stdin`, and waits for it;
+    /// `environment` is added to this process's environment.
+    public static func run(_ arguments: [String], stdin: String? = nil, environment: [String: String] = [:]) throws -> Result {
         guard let url else { throw NSError(domain: "RecurBinary", code: 1, userInfo: [NSLocalizedDescriptionKey: "recur binary not built"]) }
         let p = Process()
         p.executableURL = url
         p.arguments = arguments
+        if !environment.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         let out = Pipe(), err = Pipe(), inp = Pipe()
         p.standardOutput = out
         p.standardError = err
