@@ -78,6 +78,40 @@ public struct ModelDescription: Sendable {
         }
     }
 
+    /// The notes holding the beam size and the language model (a shipped
+    /// model's name, and its weight) that decoding uses with this model unless
+    /// told otherwise (`recur export --beam 5 --lm lm-en`).
+    public static let beamNote = "beam"
+    public static let languageModelNote = "lm"
+    public static let languageModelWeightNote = "lm_weight"
+
+    /// The model's default beam size: nil without the note.
+    public var defaultBeam: Int? {
+        get throws {
+            guard let text = notes[Self.beamNote] else { return nil }
+            guard let b = Int(text), b >= 1 else { throw RecurError(.value, "the note \(Self.beamNote) must be a beam size ≥ 1, got '\(text)'") }
+            return b
+        }
+    }
+
+    /// The language model fused by default, as a shipped model's name or a
+    /// path, with its weight when the note gives one: nil without the note.
+    public var defaultLanguageModel: (name: String, weight: Float?)? {
+        get throws {
+            guard let name = notes[Self.languageModelNote], !name.isEmpty else {
+                if notes[Self.languageModelWeightNote] != nil {
+                    throw RecurError(.value, "the note \(Self.languageModelWeightNote) needs the note \(Self.languageModelNote)")
+                }
+                return nil
+            }
+            guard let text = notes[Self.languageModelWeightNote] else { return (name, nil) }
+            guard let w = Float(text), w.isFinite, w >= 0 else {
+                throw RecurError(.value, "the note \(Self.languageModelWeightNote) must be a weight ≥ 0, got '\(text)'")
+            }
+            return (name, w)
+        }
+    }
+
     /// Throws a `RecurError(.value)` saying what does not fit together: every
     /// task needs a target vocabulary; text sources a source vocabulary;
     /// transcribe its audio settings; caption its grid settings; the task must

@@ -39,8 +39,11 @@ struct DecodeOptions: ParsableArguments {
                                valueName: "path"))
     var lm: String?
 
-    @Option(name: .customLong("lm-weight"), help: "With --lm: each token scores log p(model) + λ·log p(lm).")
-    var lmWeight: Float = LanguageModelFusion.defaultWeight
+    @Option(name: .customLong("lm-weight"), help: "With --lm: each token scores log p(model) + λ·log p(lm) (default: the model's, else 0.2).")
+    var lmWeight: Float?
+
+    @Flag(name: .customLong("no-lm"), help: "Decode without the language model the model's notes name (recur inspect).")
+    var noLM = false
 
     @Flag(help: "Write JSON Lines records (text, score, nbest, source, stage, model) instead of text.")
     var jsonl = false
@@ -58,20 +61,20 @@ struct DecodeOptions: ParsableArguments {
         guard maxLength >= 1 else { throw ValidationError("--max-length must be at least 1") }
         guard minLength >= 0, minLength <= maxLength else { throw ValidationError("--min-length must be in 0…--max-length") }
         guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1") }
-        guard lmWeight.isFinite, lmWeight >= 0 else { throw ValidationError("--lm-weight must be a finite λ ≥ 0") }
+        if let w = lmWeight, !(w.isFinite && w >= 0) { throw ValidationError("--lm-weight must be a finite λ ≥ 0") }
+        if noLM && (lm != nil || lmWeight != nil) { throw ValidationError("--no-lm does not go with --lm or --lm-weight") }
     }
 
-    /// Decode settings, with `defaultBeam` when --beam is not given and the
-    /// model's length penalty when --length-penalty is not. Sources decode up
-    /// to 2 × their length + 10 tokens (and at most --max-length). With --lm,
-    /// the language model is loaded and fused in.
+    /// Decode settings: the beam and length penalty given, else the model's
+    /// (its notes), else `defaultBeam` and 0. Sources decode up to 2 × their
+    /// length + 10 tokens (and at most --max-length). The language model of
+    /// --lm, else the model's (unless --no-lm), is loaded and fused in.
     func stageOptions(defaultBeam: Int, runner: ModelRunner) throws -> StageOptions {
-        var options = StageOptions.decoding(beam: beam ?? defaultBeam, nbest: nbest, lengthPenalty: lengthPenalty ?? runner.lengthPenalty,
+        var options = StageOptions.decoding(beam: beam ?? runner.beam ?? defaultBeam, nbest: nbest,
+                                            lengthPenalty: lengthPenalty ?? runner.lengthPenalty,
                                             maxLength: maxLength, minLength: minLength, batchSize: batchSize,
                                             attention: attentionPNG != nil, banUnknown: banUnk)
-        if let lm {
-            options.decode.fusion = try languageModelFusion(lm, weight: lmWeight, for: runner, verbose: verbose)
-        }
+        options.decode.fusion = try languageModelFusion(lm, weight: lmWeight, off: noLM, for: runner, verbose: verbose)
         return options
     }
 
@@ -92,12 +95,33 @@ func announceModel(_ runner: ModelRunner, role: String, why: String) {
     printError("\(role): \(path) (\(why); \(String(format: "%.2f", parameters)) M parameters)")
 }
 
-/// The language model `lm` (a file or a shipped model's name: --lm) fused
-/// into `runner`'s decoding with `weight` (--lm-weight).
-func languageModelFusion(_ lm: String, weight: Float, for runner: ModelRunner, verbose: Bool = false) throws -> LanguageModelFusion {
-    let lmRunner = try ModelRunner(path: try ModelLocator.resolve(explicit: lm, defaultName: lm))
-    let fusion = try runner.fusion(with: lmRunner, weight: weight)
-    if verbose { announceModel(lmRunner, role: "language model", why: "--lm \(lm), weight \(weight)") }
+/// The language model fused into `runner`'s decoding: `lm` (a file or a
+/// shipped model's name: --lm), else the one the model's notes name, unless
+/// `off` (--no-lm); nil when there is none. Its weight: `weight`
+/// (--lm-weight), else the model's note, else 0.2.
+func languageModelFusion(_ lm: String?, weight: Float?, off: Bool = false, for runner: ModelRunner,
+                         verbose: Bool = false) throws -> LanguageModelFusion? {
+    if off { return nil }
+    let name: String, w: Float, why: String
+    if let lm {
+        (name, w, why) = (lm, weight ?? LanguageModelFusion.defaultWeight, "--lm \(lm)")
+    } else if let d = runner.languageModel {
+        (name, w, why) = (d.name, weight ?? d.weight ?? LanguageModelFusion.defaultWeight, "the model's note lm=\(d.name)")
+    } else {
+        if weight != nil { throw RecurError(.usage, "--lm-weight goes with --lm (this model's notes name no language model)") }
+        return nil
+    }
+    let path: String
+    do {
+        path = try ModelLocator.resolve(explicit: name, defaultName: name)
+    } catch let e as RecurError where lm == nil {
+        let reason = e.reason.replacingOccurrences(of: ", or give one with --model FILE", with: "")
+        throw RecurError(.usage, "this model decodes with the language model \(name) (its note lm), but \(reason); or give --no-lm",
+                         file: runner.path)
+    }
+    let lmRunner = try ModelRunner(path: path)
+    let fusion = try runner.fusion(with: lmRunner, weight: w)
+    if verbose { announceModel(lmRunner, role: "language model", why: "\(why), weight \(w)") }
     return fusion
 }
 

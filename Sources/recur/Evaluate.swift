@@ -31,24 +31,27 @@ struct Evaluate: ParsableCommand {
     @Option(name: .customLong("target-column"), help: "TSV: the target column (0-based).") var targetColumn: Int = 1
     @Option(name: .customLong("media-root"), help: "Where relative audio/image paths of a list are resolved (default: the list's folder).")
     var mediaRoot: String?
-    @Option(help: "Beam size (1: greedy).") var beam: Int = 1
+    @Option(help: "Beam size (1: greedy; default: the model's, else 1).") var beam: Int?
     @Option(name: .customLong("length-penalty"), help: "GNMT length penalty α of beam search; 0: none (default: the model's, else 0).")
     var lengthPenalty: Float?
     @Option(name: .customLong("max-length"), help: "Most output tokens.") var maxLength: Int = 200
     @Option(name: .customLong("batch-size"), help: "Examples decoded together.") var batchSize: Int = 32
     @Flag(name: .customLong("ban-unk"), help: "Never output <unk> (as the decoding commands' --ban-unk).") var banUnk = false
     @Option(help: ArgumentHelp("Fuse a language model into decoding (as the decoding commands' --lm).", valueName: "path")) var lm: String?
-    @Option(name: .customLong("lm-weight"), help: "With --lm: each token scores log p(model) + λ·log p(lm).") var lmWeight: Float = LanguageModelFusion.defaultWeight
+    @Option(name: .customLong("lm-weight"), help: "With --lm: each token scores log p(model) + λ·log p(lm) (default: the model's, else 0.2).")
+    var lmWeight: Float?
+    @Flag(name: .customLong("no-lm"), help: "Decode without the language model the model's notes name.") var noLM = false
     @Option(help: "Example outputs shown on stderr.") var samples: Int = 3
     @Flag(help: "Print one JSON object instead of text.") var jsonl = false
     @OptionGroup var compute: ComputeOptions
 
     func validate() throws {
-        guard beam >= 1 else { throw ValidationError("--beam must be at least 1") }
+        if let beam, beam < 1 { throw ValidationError("--beam must be at least 1") }
         guard batchSize >= 1, maxLength >= 1 else { throw ValidationError("--batch-size and --max-length must be at least 1") }
         guard samples >= 0 else { throw ValidationError("--samples must be ≥ 0") }
         if let a = lengthPenalty, !(a.isFinite && a >= 0) { throw ValidationError("--length-penalty must be a finite α ≥ 0") }
-        guard lmWeight.isFinite, lmWeight >= 0 else { throw ValidationError("--lm-weight must be a finite λ ≥ 0") }
+        if let w = lmWeight, !(w.isFinite && w >= 0) { throw ValidationError("--lm-weight must be a finite λ ≥ 0") }
+        if noLM && (lm != nil || lmWeight != nil) { throw ValidationError("--no-lm does not go with --lm or --lm-weight") }
         if let format, TaskDataSpec.Format(rawValue: format) == nil {
             throw ValidationError("--format must be one of \(TaskDataSpec.Format.allCases.map(\.rawValue).joined(separator: ", ")), got \(format)")
         }
@@ -95,9 +98,12 @@ struct Evaluate: ParsableCommand {
                                                        existing: (d.sourceVocabulary, d.targetVocabulary), log: { _ in })
             let alpha = lengthPenalty ?? runner.lengthPenalty
             // The commands' decoding settings (one definition): 2 × source length + 10 tokens at most.
+            let beam = self.beam ?? runner.beam ?? 1
             var settings = StageOptions.decoding(beam: beam, lengthPenalty: alpha, maxLength: maxLength, batchSize: batchSize,
                                                  banUnknown: banUnk).decode
-            if let lm { settings.fusion = try languageModelFusion(lm, weight: lmWeight, for: runner) }
+            if d.task != .generate && d.task != .classify {
+                settings.fusion = try languageModelFusion(lm, weight: lmWeight, off: noLM, for: runner)
+            }
             let started = Date()
             let e = try TaskEvaluation.evaluate(runner.model, runner.store, data: prepared.validation, io: runner.io, metric: metric,
                                                 decode: settings, samples: samples)
@@ -123,9 +129,9 @@ struct Evaluate: ParsableCommand {
                 o["beam"] = JSONValue(beam)
                 o["length_penalty"] = JSONValue(Double(alpha))
                 o["ban_unk"] = .bool(banUnk)
-                if let lm {
-                    o["lm"] = .string(lm)
-                    o["lm_weight"] = JSONValue(Double(lmWeight))
+                if let f = settings.fusion {
+                    o["lm"] = .string(lm ?? runner.languageModel?.name ?? "")
+                    o["lm_weight"] = JSONValue(Double(f.weight))
                 }
                 try out.writeLine(JSONValue.object(o).compactText)
             } else {
@@ -139,7 +145,7 @@ struct Evaluate: ParsableCommand {
                     try out.writeLine("decoding    " + (beam == 1 ? "greedy" : "beam \(beam), length penalty \(alpha)"
                                                         + (lengthPenalty == nil && alpha > 0 ? " (the model's)" : ""))
                                         + (banUnk ? ", <unk> banned" : "")
-                                        + (lm.map { ", language model \($0) fused with weight \(lmWeight)" } ?? ""))
+                                        + (settings.fusion.map { ", language model \(lm ?? runner.languageModel?.name ?? "") fused with weight \($0.weight)" } ?? ""))
                 }
                 try out.writeLine(String(format: "time        %.1f s", seconds))
             }

@@ -88,8 +88,21 @@ struct Export: ParsableCommand {
             help: "The GNMT length penalty α the model's users get from beam search unless they give one (0 removes it).")
     var lengthPenalty: Float?
 
+    @Option(help: "The beam size the model's users get unless they give one (1: greedy; 0 removes it).")
+    var beam: Int?
+
+    @Option(help: ArgumentHelp("A language model fused into decoding unless users give --no-lm: a shipped model's name, e.g. lm-en (none removes it).",
+                               valueName: "name"))
+    var lm: String?
+
+    @Option(name: .customLong("lm-weight"), help: "With --lm: its weight λ (default: the decoders' 0.2).")
+    var lmWeight: Float?
+
     func validate() throws {
         if let a = lengthPenalty, !(a.isFinite && a >= 0) { throw ValidationError("--length-penalty must be a finite α ≥ 0") }
+        if let b = beam, b < 0 { throw ValidationError("--beam must be ≥ 1 (or 0 to remove it)") }
+        if let w = lmWeight, !(w.isFinite && w >= 0) { throw ValidationError("--lm-weight must be a finite λ ≥ 0") }
+        if lmWeight != nil && (lm == nil || lm == "none") { throw ValidationError("--lm-weight goes with --lm") }
     }
 
     func run() throws {
@@ -107,6 +120,12 @@ struct Export: ParsableCommand {
                 if let v = state.validations.last { d.notes["validation_metric"] = v.metricName; d.notes["validation_signature"] = v.signature ?? "" }
             }
             if let a = lengthPenalty { d.notes[ModelDescription.lengthPenaltyNote] = a > 0 ? String(a) : nil }
+            if let b = beam { d.notes[ModelDescription.beamNote] = b > 0 ? String(b) : nil }
+            if let lm {
+                d.notes[ModelDescription.languageModelNote] = lm == "none" ? nil : lm
+                d.notes[ModelDescription.languageModelWeightNote] = lm == "none" ? nil : lmWeight.map { String($0) }
+            }
+            do { _ = try d.defaultBeam; _ = try d.defaultLanguageModel } catch let e as RecurError { throw RecurError(e.kind, e.reason, file: input) }
             try ModelFile.write(to: out, description: d, store: store, float16: !float32)
             let size = (try? FileManager.default.attributesOfItem(atPath: out)[.size] as? Int) ?? 0
             printError("wrote \(out) (\(size / 1024) KiB, \(float32 ? "F32" : "F16"), \(store.parameterCount) parameters)")

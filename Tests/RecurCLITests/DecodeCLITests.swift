@@ -276,7 +276,7 @@ final class DecodeCLITests: XCTestCase {
         XCTAssertEqual(try records(pipeline("").stdout).first?["score"] as? Double, a)
         let lonely = try pipeline(", lm_weight: 2")
         XCTAssertNotEqual(lonely.status, 0)
-        XCTAssertTrue(lonely.stderr.contains("lm_weight goes with lm") && lonely.stderr.contains("p.yaml"), lonely.stderr)
+        XCTAssertTrue(lonely.stderr.contains("stage 1 (transcribe): lm_weight goes with lm") && lonely.stderr.contains("p.yaml"), lonely.stderr)
         let wrong = try pipeline(", lm: other.safetensors")
         XCTAssertNotEqual(wrong.status, 0)
         XCTAssertTrue(wrong.stderr.contains("stage 1 (transcribe)") && wrong.stderr.contains("other.safetensors"), wrong.stderr)
@@ -288,6 +288,59 @@ final class DecodeCLITests: XCTestCase {
         let o = try XCTUnwrap(records(e.stdout).first)
         XCTAssertEqual(o["lm"] as? String, lm)
         XCTAssertEqual(o["lm_weight"] as? Double, 0.5)
+    }
+
+    /// A model exported with `--beam` and `--lm` decodes with them unless told
+    /// otherwise (`--beam`, `--no-lm`, a stage's `lm: none`), as Marian ships
+    /// a model with its decoder.yml; a missing language model is named.
+    func testTheModelsNotesChooseItsBeamAndLanguageModel() throws {
+        let plain = dir + "/s.safetensors", noted = dir + "/noted.safetensors", lost = dir + "/lost.safetensors"
+        let lm = dir + "/lm.safetensors", wav = dir + "/a.wav"
+        try TinyModels.transcribe(plain)
+        try TinyModels.generate(lm, text: "yes no stop")
+        try TinyModels.wav(wav, tones: [0.3, 0.2])
+        let export = try RecurBinary.run(["export", plain, "--out", noted, "--float32", "--beam", "3", "--lm", lm, "--lm-weight", "2"])
+        XCTAssertEqual(export.status, 0, export.stderr)
+        XCTAssertEqual(try RecurBinary.run(["export", plain, "--out", lost, "--float32", "--lm", "no-such-lm"]).status, 0)
+        func score(_ args: [String]) throws -> Double {
+            let r = try RecurBinary.run(["transcribe", "--jsonl", "--max-length", "12"] + args + [wav])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            return try XCTUnwrap(records(r.stdout).first?["score"] as? Double, r.stdout)
+        }
+        let fused = try score(["-m", plain, "--beam", "3", "--lm", lm, "--lm-weight", "2"])
+        let alone = try score(["-m", plain, "--beam", "3"])
+        XCTAssertNotEqual(fused, alone)
+        XCTAssertEqual(try score(["-m", noted]), fused, "the notes' beam, language model and weight")
+        XCTAssertEqual(try score(["-m", noted, "--no-lm"]), alone)
+        XCTAssertEqual(try score(["-m", noted, "--lm-weight", "0"]), alone)
+        XCTAssertEqual(try score(["-m", noted, "--beam", "1"]), try score(["-m", plain, "--lm", lm, "--lm-weight", "2"]))
+
+        let missing = try RecurBinary.run(["transcribe", "-m", lost, wav])
+        XCTAssertEqual(missing.status, 2)
+        XCTAssertEqual(lines(missing.stderr).count, 1, missing.stderr)
+        XCTAssertTrue(missing.stderr.contains("lost.safetensors") && missing.stderr.contains("no-such-lm")
+                      && missing.stderr.contains("--no-lm"), missing.stderr)
+        XCTAssertEqual(try RecurBinary.run(["transcribe", "-m", lost, "--no-lm", wav]).status, 0)
+        let stray = try RecurBinary.run(["transcribe", "-m", plain, "--lm-weight", "1", wav])
+        XCTAssertEqual(stray.status, 2)
+        XCTAssertTrue(stray.stderr.contains("--lm-weight goes with --lm"), stray.stderr)
+
+        func pipeline(_ options: String) throws -> Double {
+            try "stages:\n  - task: transcribe\n    model: noted.safetensors\n    options: {max_length: 12\(options)}\n"
+                .write(toFile: dir + "/p.yaml", atomically: true, encoding: .utf8)
+            let r = try RecurBinary.run(["run", dir + "/p.yaml", "--jsonl", wav])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            return try XCTUnwrap(records(r.stdout).first?["score"] as? Double, r.stdout)
+        }
+        XCTAssertEqual(try pipeline(""), fused)
+        XCTAssertEqual(try pipeline(", lm: none"), alone)
+
+        try "path\ttranscript\n\(wav)\tyes\n".write(toFile: dir + "/m.tsv", atomically: true, encoding: .utf8)
+        let e = try RecurBinary.run(["evaluate", "-m", noted, "--data", dir + "/m.tsv", "--metric", "cer", "--jsonl"])
+        XCTAssertEqual(e.status, 0, e.stderr)
+        let o = try XCTUnwrap(records(e.stdout).first)
+        XCTAssertEqual(o["beam"] as? Int, 3)
+        XCTAssertEqual(o["lm_weight"] as? Double, 2)
     }
 
     /// A toy language learnt to exactness: `recur translate` gives every target, `recur evaluate` 100 % exact.

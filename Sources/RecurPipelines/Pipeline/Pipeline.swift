@@ -281,7 +281,7 @@ struct PipelineReader {
             s.modelPath = try findModel(name, label: label, location: step.modelLocation)
         default:
             s.modelPath = try findModel(step.modelName ?? step.task.defaultModel!, label: label, location: step.modelLocation)
-            if let lm = step.string("lm") {
+            if let lm = step.string("lm"), lm != "none" {
                 s.options["lm"] = .string(try findModel(lm, label: label, location: step.optionLocations["lm"] ?? step.taskLocation))
             }
         }
@@ -333,8 +333,8 @@ struct PipelineReader {
             throw RecurError(.format, "\(label): max_segment must be at least 0.5 s (or 0: never split), got \(s)",
                              file: at["max_segment"] ?? fallback)
         }
-        if o["lm_weight"] != nil, o["lm"] == nil {
-            throw RecurError(.format, "\(label): lm_weight goes with lm (the language model to fuse)", file: at["lm_weight"] ?? fallback)
+        if o["lm_weight"] != nil, case .string("none")? = o["lm"] {
+            throw RecurError(.format, "\(label): lm_weight does not go with lm: none", file: at["lm_weight"] ?? fallback)
         }
         if task == .tokenize, o["vocab"] != nil, o["side"] != nil {
             throw RecurError(.format, "\(label): side chooses a model's vocabulary; it does not go with vocab", file: at["side"] ?? fallback)

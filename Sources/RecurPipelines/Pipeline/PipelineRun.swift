@@ -33,22 +33,39 @@ final class PipelineEngine: @unchecked Sendable {
     }
 
     /// The decoding settings of a step, with the same defaults as the
-    /// commands (`recur translate` etc.): the length penalty is the model's
-    /// unless the step gives one. `lm`: the language model fused in.
+    /// commands (`recur translate` etc.): the beam and length penalty are the
+    /// model's (its notes) unless the step gives them. `lm`: the language model
+    /// fused in, else the one the model's notes name (`lm: none`: none).
     static func stageOptions(_ step: PipelineStep, defaultBeam: Int, runner: ModelRunner,
                              runners: inout [String: ModelRunner]) throws -> StageOptions {
-        var o = StageOptions.decoding(beam: step.int("beam") ?? defaultBeam, nbest: step.int("nbest") ?? 1,
+        var o = StageOptions.decoding(beam: step.int("beam") ?? runner.beam ?? defaultBeam, nbest: step.int("nbest") ?? 1,
                                       lengthPenalty: step.double("length_penalty").map(Float.init) ?? runner.lengthPenalty,
                                       maxLength: step.int("max_length") ?? 200,
                                       minLength: step.int("min_length") ?? 0, batchSize: step.int("batch_size") ?? 32,
                                       banUnknown: step.bool("ban_unk") ?? false)
-        if let lm = step.string("lm") {
-            let weight = step.double("lm_weight").map(Float.init) ?? LanguageModelFusion.defaultWeight
-            do {
-                o.decode.fusion = try runner.fusion(with: Self.runner(lm, &runners), weight: weight)
-            } catch let e as RecurError {
-                throw RecurError(e.kind, "\(step.label): \(e.reason)", file: e.file)
+        let given = step.double("lm_weight").map(Float.init)
+        do {
+            if let lm = step.string("lm") {
+                if lm != "none" {
+                    o.decode.fusion = try runner.fusion(with: Self.runner(lm, &runners), weight: given ?? LanguageModelFusion.defaultWeight)
+                }
+            } else if let d = runner.languageModel {
+                let path: String
+                do {
+                    path = try ModelLocator.resolve(explicit: d.name, defaultName: d.name)
+                } catch let e as RecurError {
+                    let reason = e.reason.replacingOccurrences(of: ", or give one with --model FILE", with: "")
+                    throw RecurError(.usage, "the model decodes with the language model \(d.name) (its note lm), but \(reason); "
+                                         + "or give the stage lm: none", file: runner.path)
+                }
+                o.decode.fusion = try runner.fusion(with: Self.runner(path, &runners),
+                                                    weight: given ?? d.weight ?? LanguageModelFusion.defaultWeight)
+            } else if given != nil {
+                throw RecurError(.format, "lm_weight goes with lm (the model's notes name no language model)",
+                                 file: step.optionLocations["lm_weight"] ?? step.taskLocation)
             }
+        } catch let e as RecurError {
+            throw RecurError(e.kind, "\(step.label): \(e.reason)", file: e.file)
         }
         return o
     }

@@ -130,8 +130,8 @@ public enum PipelineTask: String, Sendable, CaseIterable {
         PipelineOption("min_length", .int(min: 0), "fewest output tokens (default 0)"),
         PipelineOption("batch_size", .int(min: 1), "inputs decoded together (default 32)"),
         PipelineOption("ban_unk", .bool, "never output <unk> (default false)"),
-        PipelineOption("lm", .string, "a language model fused into decoding (as --lm): a shipped model's name or a file"),
-        PipelineOption("lm_weight", .double(min: 0), "with lm: each token scores log p(model) + λ·log p(lm) (default 0.2)"),
+        PipelineOption("lm", .string, "a language model fused into decoding (as --lm): a shipped model's name or a file; none: not even the model's"),
+        PipelineOption("lm_weight", .double(min: 0), "each token scores log p(model) + λ·log p(lm) (default: the model's, else 0.2)"),
     ]
 
     /// The options the task takes.

@@ -15,6 +15,10 @@ public final class ModelRunner: @unchecked Sendable {
     public let io: TaskIO
     /// The GNMT length penalty α beam search uses unless told otherwise (the model's `length_penalty` note, else 0).
     public let lengthPenalty: Float
+    /// The beam size the model's notes ask for (`recur export --beam`), or nil.
+    public let beam: Int?
+    /// The language model the model's notes fuse by default (`recur export --lm`), or nil.
+    public let languageModel: (name: String, weight: Float?)?
 
     /// Loads `path`; with `task`, refuses a model made for another task, saying which command runs it.
     public init(path: String, task: ModelTask? = nil) throws {
@@ -25,7 +29,13 @@ public final class ModelRunner: @unchecked Sendable {
             throw RecurError(.usage, "this is a \(d.task.rawValue) model, not a \(task.rawValue) model: run it with `recur \(d.task.rawValue)`",
                              file: path)
         }
-        do { lengthPenalty = try d.defaultLengthPenalty } catch let e as RecurError { throw RecurError(e.kind, e.reason, file: path) }
+        do {
+            lengthPenalty = try d.defaultLengthPenalty
+            beam = try d.defaultBeam
+            languageModel = try d.defaultLanguageModel
+        } catch let e as RecurError {
+            throw RecurError(e.kind, e.reason, file: path)
+        }
         (model, store) = try loaded.instantiate()
         io = try TaskIO(task: d.task, sourceVocabulary: d.sourceVocabulary, targetVocabulary: d.targetVocabulary,
                         normalizer: d.normalizer ?? TextNormalizer(), audio: d.audio, image: d.image)
