@@ -126,7 +126,7 @@ struct Inspect: ParsableCommand {
             } else {
                 var e = encoder(layers: int("encoderLayers"), bidirectional: flag("bidirectionalEncoder"))
                 if let k = int("frameStack"), k > 1 { e += " reading \(k) frames a step" }
-                if let p = int("pyramidLayers"), p > 0 { e += " (\(p) pyramid layers, time ÷\(1 << p))" }
+                if let p = int("pyramidLayers"), p > 0 { e += " (\(p) pyramid layer\(p == 1 ? "" : "s"), time ÷\(1 << p))" }
                 parts.append(e)
             }
             parts.append("\(cell) decoder with \(string("attention") ?? "?") attention")
