@@ -95,33 +95,15 @@ func announceModel(_ runner: ModelRunner, role: String, why: String) {
     printError("\(role): \(path) (\(why); \(String(format: "%.2f", parameters)) M parameters)")
 }
 
-/// The language model fused into `runner`'s decoding: `lm` (a file or a
-/// shipped model's name: --lm), else the one the model's notes name, unless
-/// `off` (--no-lm); nil when there is none. Its weight: `weight`
-/// (--lm-weight), else the model's note, else 0.2.
+/// The language model fused into `runner`'s decoding (`LanguageModelChoice`:
+/// --lm, else the model's note, unless --no-lm), loaded; nil when none.
 func languageModelFusion(_ lm: String?, weight: Float?, off: Bool = false, for runner: ModelRunner,
                          verbose: Bool = false) throws -> LanguageModelFusion? {
-    if off { return nil }
-    let name: String, w: Float, why: String
-    if let lm {
-        (name, w, why) = (lm, weight ?? LanguageModelFusion.defaultWeight, "--lm \(lm)")
-    } else if let d = runner.languageModel {
-        (name, w, why) = (d.name, weight ?? d.weight ?? LanguageModelFusion.defaultWeight, "the model's note lm=\(d.name)")
-    } else {
-        if weight != nil { throw RecurError(.usage, "--lm-weight goes with --lm (this model's notes name no language model)") }
-        return nil
-    }
-    let path: String
-    do {
-        path = try ModelLocator.resolve(explicit: name, defaultName: name)
-    } catch let e as RecurError where lm == nil {
-        let reason = e.reason.replacingOccurrences(of: ", or give one with --model FILE", with: "")
-        throw RecurError(.usage, "this model decodes with the language model \(name) (its note lm), but \(reason); or give --no-lm",
-                         file: runner.path)
-    }
-    let lmRunner = try ModelRunner(path: path)
-    let fusion = try runner.fusion(with: lmRunner, weight: w)
-    if verbose { announceModel(lmRunner, role: "language model", why: "\(why), weight \(w)") }
+    guard let choice = try LanguageModelChoice.choose(given: lm, weight: weight, off: off, for: runner,
+                                                      names: ("--lm", "--lm-weight", "--no-lm")) else { return nil }
+    let lmRunner = try ModelRunner(path: choice.path)
+    let fusion = try runner.fusion(with: lmRunner, weight: choice.weight)
+    if verbose { announceModel(lmRunner, role: "language model", why: "\(choice.reason), weight \(choice.weight)") }
     return fusion
 }
 

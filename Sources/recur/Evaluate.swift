@@ -2,7 +2,6 @@ import ArgumentParser
 import Foundation
 import RecurCore
 import RecurDecoding
-import RecurDecoding
 import RecurModels
 import RecurPipelines
 import RecurTraining

@@ -43,29 +43,15 @@ final class PipelineEngine: @unchecked Sendable {
                                       maxLength: step.int("max_length") ?? 200,
                                       minLength: step.int("min_length") ?? 0, batchSize: step.int("batch_size") ?? 32,
                                       banUnknown: step.bool("ban_unk") ?? false)
-        let given = step.double("lm_weight").map(Float.init)
+        let lm = step.string("lm")
         do {
-            if let lm = step.string("lm") {
-                if lm != "none" {
-                    o.decode.fusion = try runner.fusion(with: Self.runner(lm, &runners), weight: given ?? LanguageModelFusion.defaultWeight)
-                }
-            } else if let d = runner.languageModel {
-                let path: String
-                do {
-                    path = try ModelLocator.resolve(explicit: d.name, defaultName: d.name)
-                } catch let e as RecurError {
-                    let reason = e.reason.replacingOccurrences(of: ", or give one with --model FILE", with: "")
-                    throw RecurError(.usage, "the model decodes with the language model \(d.name) (its note lm), but \(reason); "
-                                         + "or give the stage lm: none", file: runner.path)
-                }
-                o.decode.fusion = try runner.fusion(with: Self.runner(path, &runners),
-                                                    weight: given ?? d.weight ?? LanguageModelFusion.defaultWeight)
-            } else if given != nil {
-                throw RecurError(.format, "lm_weight goes with lm (the model's notes name no language model)",
-                                 file: step.optionLocations["lm_weight"] ?? step.taskLocation)
+            if let choice = try LanguageModelChoice.choose(given: lm == "none" ? nil : lm, weight: step.double("lm_weight").map(Float.init),
+                                                           off: lm == "none", for: runner, names: ("lm", "lm_weight", "the stage lm: none")) {
+                o.decode.fusion = try runner.fusion(with: Self.runner(choice.path, &runners), weight: choice.weight)
             }
         } catch let e as RecurError {
-            throw RecurError(e.kind, "\(step.label): \(e.reason)", file: e.file)
+            // Only a stray lm_weight comes without a file: point at it.
+            throw RecurError(e.kind, "\(step.label): \(e.reason)", file: e.file ?? step.optionLocations["lm_weight"] ?? step.taskLocation)
         }
         return o
     }
