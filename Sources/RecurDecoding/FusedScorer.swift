@@ -20,6 +20,13 @@ public struct FusionMap: Sendable, Equatable {
     /// Target tokens (other than the specials) without a match.
     public let unmatched: [Int]
 
+    /// Throws unless `weight` is a finite λ ≥ 0.
+    static func checkWeight(_ weight: Float) throws {
+        guard weight.isFinite, weight >= 0 else {
+            throw RecurError(.value, "language model weight must be finite and not negative, got \(weight)")
+        }
+    }
+
     public init(candidates: [[Int]], fallback: Int, unmatched: [Int] = []) {
         self.candidates = candidates
         self.fallback = fallback
@@ -83,9 +90,7 @@ public final class FusedScorer<Main: StepScorer, LM: StepScorer>: StepScorer {
 
     /// `lm` must have one source (each row starts from its initial state).
     public init(main: Main, lm: LM, map: FusionMap, weight: Float) throws {
-        guard weight.isFinite, weight >= 0 else {
-            throw RecurError(.value, "language model weight must be finite and not negative, got \(weight)")
-        }
+        try FusionMap.checkWeight(weight)
         guard map.candidates.count == main.vocabularySize else {
             throw RecurError(.value, "fusion map of \(map.candidates.count) tokens for a model vocabulary of \(main.vocabularySize)")
         }
@@ -177,9 +182,7 @@ public struct LanguageModelFusion: @unchecked Sendable {
     /// Matches the vocabularies (`FusionMap`) and checks the weight.
     public init(model: LanguageModel, store: ParameterStore, languageModelTokens: [String], targetTokens: [String],
                 weight: Float) throws {
-        guard weight.isFinite, weight >= 0 else {
-            throw RecurError(.value, "language model weight must be finite and not negative, got \(weight)")
-        }
+        try FusionMap.checkWeight(weight)
         guard languageModelTokens.count == model.config.vocabularySize else {
             throw RecurError(.value, "language model fusion: \(languageModelTokens.count) tokens for a model of \(model.config.vocabularySize)")
         }

@@ -103,6 +103,7 @@ struct Evaluate: ParsableCommand {
             if d.task != .generate && d.task != .classify {
                 settings.fusion = try languageModelFusion(lm, weight: lmWeight, off: noLM, for: runner)
             }
+            let fusedName = settings.fusion == nil ? nil : (lm ?? runner.languageModel?.name ?? "")
             let started = Date()
             let e = try TaskEvaluation.evaluate(runner.model, runner.store, data: prepared.validation, io: runner.io, metric: metric,
                                                 decode: settings, samples: samples)
@@ -128,8 +129,8 @@ struct Evaluate: ParsableCommand {
                 o["beam"] = JSONValue(beam)
                 o["length_penalty"] = JSONValue(Double(alpha))
                 o["ban_unk"] = .bool(banUnk)
-                if let f = settings.fusion {
-                    o["lm"] = .string(lm ?? runner.languageModel?.name ?? "")
+                if let f = settings.fusion, let fusedName {
+                    o["lm"] = .string(fusedName)
                     o["lm_weight"] = JSONValue(Double(f.weight))
                 }
                 try out.writeLine(JSONValue.object(o).compactText)
@@ -144,7 +145,7 @@ struct Evaluate: ParsableCommand {
                     try out.writeLine("decoding    " + (beam == 1 ? "greedy" : "beam \(beam), length penalty \(alpha)"
                                                         + (lengthPenalty == nil && alpha > 0 ? " (the model's)" : ""))
                                         + (banUnk ? ", <unk> banned" : "")
-                                        + (settings.fusion.map { ", language model \(lm ?? runner.languageModel?.name ?? "") fused with weight \($0.weight)" } ?? ""))
+                                        + (settings.fusion.map { ", language model \(fusedName ?? "") fused with weight \($0.weight)" } ?? ""))
                 }
                 try out.writeLine(String(format: "time        %.1f s", seconds))
             }

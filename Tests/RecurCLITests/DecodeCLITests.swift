@@ -334,6 +334,16 @@ final class DecodeCLITests: XCTestCase {
         }
         XCTAssertEqual(try pipeline(""), fused)
         XCTAssertEqual(try pipeline(", lm: none"), alone)
+        try "stages:\n  - task: transcribe\n    model: noted.safetensors\n    options: {lm: none, lm_weight: 1}\n"
+            .write(toFile: dir + "/p.yaml", atomically: true, encoding: .utf8)
+        let contradictory = try RecurBinary.run(["run", dir + "/p.yaml", wav])
+        XCTAssertNotEqual(contradictory.status, 0)
+        XCTAssertTrue(contradictory.stderr.contains("lm_weight does not go with lm: none"), contradictory.stderr)
+
+        // Exporting with --lm none and --beam 0 removes the notes again.
+        let bare = dir + "/bare.safetensors"
+        XCTAssertEqual(try RecurBinary.run(["export", noted, "--out", bare, "--float32", "--lm", "none", "--beam", "0"]).status, 0)
+        XCTAssertEqual(try score(["-m", bare]), try score(["-m", plain]))
 
         try "path\ttranscript\n\(wav)\tyes\n".write(toFile: dir + "/m.tsv", atomically: true, encoding: .utf8)
         let e = try RecurBinary.run(["evaluate", "-m", noted, "--data", dir + "/m.tsv", "--metric", "cer", "--jsonl"])
