@@ -1,7 +1,7 @@
 # Recur: make demo runs the main job on the shipped samples; make test runs the tests.
 PREFIX ?= /usr/local
 SWIFT ?= swift
-APT_PACKAGES = libsndfile1-dev libfftw3-dev libpng-dev libopenblas-dev libsoxr-dev pkg-config espeak-ng sox
+APT_PACKAGES = libsndfile1-dev libfftw3-dev libpng-dev libopenblas-dev libdnnl-dev libsoxr-dev pkg-config espeak-ng sox
 SUDO = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 RELEASE_BIN = .build/release/recur
 

@@ -21,12 +21,13 @@ let package = Package(
     ],
     targets: [
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CDNNL", providers: [.apt(["libdnnl-dev"])]),
         .systemLibrary(name: "CFFTW", pkgConfig: "fftw3f", providers: [.apt(["libfftw3-dev"])]),
         .systemLibrary(name: "CSndFile", pkgConfig: "sndfile", providers: [.apt(["libsndfile1-dev"])]),
         .systemLibrary(name: "CSoxr", pkgConfig: "soxr", providers: [.apt(["libsoxr-dev"])]),
         .systemLibrary(name: "CPNG", pkgConfig: "libpng16", providers: [.apt(["libpng-dev"])]),
 
-        .target(name: "RecurCore", dependencies: ["CBLAS"], swiftSettings: fast),
+        .target(name: "RecurCore", dependencies: ["CBLAS", "CDNNL"], swiftSettings: fast),
         .target(name: "RecurLayers", dependencies: ["RecurCore"], swiftSettings: fast),
         .target(name: "RecurFrontends",
                 dependencies: ["RecurCore", "CFFTW", "CSndFile", "CSoxr", "CPNG"], swiftSettings: fast),

@@ -1,10 +1,11 @@
 import CBLAS
+import CDNNL
 import Dispatch
 import Foundation
 import Synchronization
 
-/// One setting for how many threads Recur computes with: OpenBLAS's threads
-/// and Recur's own parallel loops both follow it.
+/// One setting for how many threads Recur computes with: OpenBLAS's threads,
+/// oneDNN's (OpenMP's) and Recur's own parallel loops all follow it.
 public enum Threads {
     private static let current = Atomic<Int>(0)
 
@@ -17,11 +18,12 @@ public enum Threads {
         return n > 0 ? n : available
     }
 
-    /// Sets the thread count for OpenBLAS and Recur's loops (at least 1).
+    /// Sets the thread count for OpenBLAS, oneDNN and Recur's loops (at least 1).
     public static func set(_ n: Int) {
         let n = max(1, n)
         current.store(n, ordering: .relaxed)
         openblas_set_num_threads(Int32(n))
+        omp_set_num_threads(Int32(n))  // this thread's; other threads match it at each oneDNN product
     }
 
     /// The threads OpenBLAS reports it will use.

@@ -11,4 +11,11 @@ public enum RecurVersion {
         let core = String(cString: openblas_get_corename())
         return "\(config) (core \(core), \(Threads.blasThreads) threads)"
     }
+
+    /// oneDNN's version and what it multiplies (see `GEMMEngine`).
+    public static var oneDNN: String {
+        let use = GEMMEngine.forced.map { "every sgemm through \($0 == .oneDNN ? "oneDNN" : "OpenBLAS"): RECUR_GEMM=\($0.rawValue)" }
+            ?? "sgemm of at least 2^24 multiply-adds"
+        return "\(GEMMEngine.oneDNNVersion) (\(use))"
+    }
 }

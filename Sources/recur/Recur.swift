@@ -20,6 +20,7 @@ struct Recur: ParsableCommand {
         libpng: \(FrontendLibraries.png)
         soxr: \(FrontendLibraries.soxr)
         openblas: \(RecurVersion.openBLAS)
+        onednn: \(RecurVersion.oneDNN)
         """
     }
 }

@@ -6,7 +6,7 @@ final class CLITests: XCTestCase {
     func testVersionNamesEveryLibrary() throws {
         let r = try RecurBinary.run(["--version"])
         XCTAssertEqual(r.status, 0, r.stderr)
-        for lib in ["recur 0.", "libsndfile: libsndfile-1.", "fftw: fftw-3.", "libpng: 1.6.", "soxr: libsoxr-", "openblas: OpenBLAS", "threads)"] {
+        for lib in ["recur 0.", "libsndfile: libsndfile-1.", "fftw: fftw-3.", "libpng: 1.6.", "soxr: libsoxr-", "openblas: OpenBLAS", "threads)", "onednn: 2.", "sgemm"] {
             XCTAssertTrue(r.stdout.contains(lib), "--version lacks \(lib):\n\(r.stdout)")
         }
     }

@@ -1,12 +1,17 @@
 import RecurCore
 import RecurTestSupport
 import XCTest
+import Foundation
 
 /// BLAS wrappers against the naive references, on random shapes including 1
 /// and odd sizes, every transpose combination, alpha/beta and strided
 /// sub-matrices (leading dimensions larger than the row).
 final class BLASTests: XCTestCase {
     func testGemmMatchesReferenceForAllTransposesAndShapes() {
+        for engine in GEMMEngine.allCases { checkGemmAgainstReference(engine) }
+    }
+
+    private func checkGemmAgainstReference(_ engine: GEMMEngine) {
         var rng = RNG(seed: 7)
         let dims = [1, 2, 3, 7, 16, 33]
         var cases = 0
@@ -22,11 +27,11 @@ final class BLASTests: XCTestCase {
                     let alpha = rng.uniform(-2, 2), beta: Float = [0, 1, 0.5][cases % 3]
                     let c1 = c0.copy(), c2 = c0.copy()
                     BLAS.gemm(ta, tb, m: m, n: n, k: k, alpha: alpha, a: a.data, lda: lda, b: b.data, ldb: ldb,
-                              beta: beta, c: c1.data, ldc: ldc)
+                              beta: beta, c: c1.data, ldc: ldc, engine: engine)
                     ReferenceBLAS.gemm(ta, tb, m: m, n: n, k: k, alpha: alpha, a: a.data, lda: lda, b: b.data, ldb: ldb,
                                        beta: beta, c: c2.data, ldc: ldc)
                     XCTAssertTrue(allClose(c1.array, c2.array, rtol: 1e-4, atol: 1e-5),
-                                  "gemm \(ta) \(tb) m=\(m) n=\(n) k=\(k): max diff \(maxAbsDiff(c1.array, c2.array))")
+                                  "\(engine) gemm \(ta) \(tb) m=\(m) n=\(n) k=\(k): max diff \(maxAbsDiff(c1.array, c2.array))")
                     // The padding columns of C must be untouched.
                     for i in 0..<m { for j in n..<ldc { XCTAssertEqual(c1[i, j], c0[i, j]) } }
                     cases += 1
@@ -89,6 +94,67 @@ final class BLASTests: XCTestCase {
                 ReferenceBLAS.scal(n: n, alpha: 3, x: s2.data, incx: incx)
                 XCTAssertEqual(s1.array, s2.array)
             }
+        }
+    }
+
+    /// A product big enough for oneDNN, through both libraries and the reference, with every
+    /// transpose: the choice of library must not change the answer beyond rounding.
+    func testBothEnginesAgreeOnLargeProducts() {
+        var rng = RNG(seed: 11)
+        let m = 260, n = 257, k = 255
+        for ta in [Transpose.none, .transpose] {
+            for tb in [Transpose.none, .transpose] {
+                let a = ta == .none ? randomTensor([m, k], &rng) : randomTensor([k, m], &rng)
+                let b = tb == .none ? randomTensor([k, n], &rng) : randomTensor([n, k], &rng)
+                let c0 = randomTensor([m, n], &rng)
+                var results: [[Float]] = []
+                for engine in GEMMEngine.allCases {
+                    let c = c0.copy()
+                    BLAS.gemm(ta, tb, m: m, n: n, k: k, alpha: 0.75, a: a.data, lda: a.shape[1], b: b.data, ldb: b.shape[1],
+                              beta: 0.5, c: c.data, ldc: n, engine: engine)
+                    results.append(c.array)
+                }
+                let ref = c0.copy()
+                ReferenceBLAS.gemm(ta, tb, m: m, n: n, k: k, alpha: 0.75, a: a.data, lda: a.shape[1], b: b.data, ldb: b.shape[1],
+                                   beta: 0.5, c: ref.data, ldc: n)
+                for (engine, r) in zip(GEMMEngine.allCases, results) {
+                    XCTAssertTrue(allClose(r, ref.array, rtol: 1e-4, atol: 1e-4),
+                                  "\(engine) \(ta) \(tb): max diff \(maxAbsDiff(r, ref.array))")
+                }
+            }
+        }
+    }
+
+    func testEngineChoiceFollowsSizeAndTranspose() throws {
+        try XCTSkipIf(GEMMEngine.forced != nil, "RECUR_GEMM forces one library")
+        XCTAssertEqual(GEMMEngine.choose(.none, m: 64, n: 2048, k: 512), .oneDNN, "a recurrent step, W_hhᵀ made once")
+        XCTAssertEqual(GEMMEngine.choose(.none, m: 32, n: 384, k: 128), .openBLAS, "small: OpenMP's start costs more")
+        XCTAssertEqual(GEMMEngine.choose(.transpose, m: 64, n: 2048, k: 512), .openBLAS, "oneDNN repacks Bᵀ per call")
+        XCTAssertEqual(GEMMEngine.choose(.transpose, m: 3200, n: 2048, k: 256), .oneDNN, "all steps' input projections")
+    }
+
+    /// oneDNN's thread count is OpenMP's, which belongs to each thread: a product run on
+    /// a worker thread must follow `Threads.count` too, not OpenMP's default of all cores.
+    func testOneDNNFollowsThreadCountOnWorkerThreads() {
+        let before = Threads.count
+        defer { Threads.set(before) }
+        var rng = RNG(seed: 3)
+        let a = randomTensor([8, 8], &rng), b = randomTensor([8, 8], &rng)
+        for threads in [1, 5] {  // one of the two differs from any machine's default
+            Threads.set(threads)
+            XCTAssertEqual(GEMMEngine.oneDNNThreads, threads)
+            let seen = Tensor(zeros: [1])
+            nonisolated(unsafe) let out = seen.data
+            let done = DispatchSemaphore(value: 0)
+            Thread {
+                let c = Tensor(zeros: [8, 8])
+                BLAS.gemm(.none, .none, m: 8, n: 8, k: 8, a: a.data, lda: 8, b: b.data, ldb: 8, c: c.data, ldc: 8,
+                          engine: .oneDNN)
+                out[0] = Float(GEMMEngine.oneDNNThreads)
+                done.signal()
+            }.start()
+            done.wait()
+            XCTAssertEqual(seen.array[0], Float(threads), "a worker thread's oneDNN threads with Threads.count \(threads)")
         }
     }
 
