@@ -6,6 +6,7 @@
  *
  * Build: gcc -O2 -o /tmp/gemm_engines scripts/gemm_engines.c -lopenblas -ldnnl
  * Run:   OPENBLAS_NUM_THREADS=2 OMP_NUM_THREADS=2 /tmp/gemm_engines
+ *        (and with 1 and 1: a data-parallel shard multiplies on one thread)
  */
 #include <cblas.h>
 #include <oneapi/dnnl/dnnl.h>

@@ -134,15 +134,16 @@ public enum BLAS {
 /// `h·W_hhᵀ` (W_hhᵀ made once) in 0.66 ms against 0.87 ms on two threads, the
 /// weight gradients summed over all steps (Aᵀ·B) by 20 %. It loses where B is
 /// transposed and A has few rows (it repacks B at every call: 1.5 ms against
-/// 0.8 ms for that same step as `h·W_hhᵀ`), and on small products, where
-/// OpenMP's start costs more than the arithmetic. Measured with
+/// 0.8 ms for that same step as `h·W_hhᵀ`), and on products of under a million
+/// multiply-adds (a 16 × 128 × 384 decoder step: 13.7 µs against 13.4 µs on one
+/// thread), where its calls cost more than the arithmetic. Measured with
 /// `scripts/gemm_engines.c`; `RECUR_GEMM=openblas|onednn` forces one library
 /// for comparisons.
 public enum GEMMEngine: String, Sendable, CaseIterable {
     case openBLAS = "openblas", oneDNN = "onednn"
 
     /// Products of fewer multiply-adds stay with OpenBLAS.
-    public static let oneDNNMinimum = 1 << 24
+    public static let oneDNNMinimum = 1 << 20
 
     /// The engine `RECUR_GEMM` forces, if any.
     public static let forced: GEMMEngine? = ProcessInfo.processInfo.environment["RECUR_GEMM"]

@@ -15,7 +15,7 @@ public enum RecurVersion {
     /// oneDNN's version and what it multiplies (see `GEMMEngine`).
     public static var oneDNN: String {
         let use = GEMMEngine.forced.map { "every sgemm through \($0 == .oneDNN ? "oneDNN" : "OpenBLAS"): RECUR_GEMM=\($0.rawValue)" }
-            ?? "sgemm of at least 2^24 multiply-adds"
+            ?? "sgemm of at least 2^20 multiply-adds"
         return "\(GEMMEngine.oneDNNVersion) (\(use))"
     }
 }

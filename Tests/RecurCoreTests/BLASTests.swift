@@ -128,7 +128,8 @@ final class BLASTests: XCTestCase {
     func testEngineChoiceFollowsSizeAndTranspose() throws {
         try XCTSkipIf(GEMMEngine.forced != nil, "RECUR_GEMM forces one library")
         XCTAssertEqual(GEMMEngine.choose(.none, m: 64, n: 2048, k: 512), .oneDNN, "a recurrent step, W_hhᵀ made once")
-        XCTAssertEqual(GEMMEngine.choose(.none, m: 32, n: 384, k: 128), .openBLAS, "small: OpenMP's start costs more")
+        XCTAssertEqual(GEMMEngine.choose(.none, m: 32, n: 384, k: 128), .oneDNN, "a seq2seq decoder step")
+        XCTAssertEqual(GEMMEngine.choose(.none, m: 16, n: 128, k: 384), .openBLAS, "small: the call costs more than the sum")
         XCTAssertEqual(GEMMEngine.choose(.transpose, m: 64, n: 2048, k: 512), .openBLAS, "oneDNN repacks Bᵀ per call")
         XCTAssertEqual(GEMMEngine.choose(.transpose, m: 3200, n: 2048, k: 256), .oneDNN, "all steps' input projections")
     }
