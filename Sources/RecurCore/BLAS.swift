@@ -55,9 +55,10 @@ public enum BLAS {
         }
         if (engine ?? GEMMEngine.choose(transB, m: m, n: n, k: k)) == .oneDNN {
             GEMMEngine.matchThreads()
-            _ = dnnl_sgemm(transA == .none ? 0x4E : 0x54, transB == .none ? 0x4E : 0x54,  // "N", "T"
-                           Int64(m), Int64(n), Int64(k), alpha, a, Int64(lda), b, Int64(ldb), beta, c, Int64(ldc))
-            return
+            // On failure (no memory for its packed copies) C is untouched and OpenBLAS does the product.
+            if dnnl_sgemm(transA == .none ? 0x4E : 0x54, transB == .none ? 0x4E : 0x54,  // "N", "T"
+                          Int64(m), Int64(n), Int64(k), alpha, a, Int64(lda), b, Int64(ldb), beta, c, Int64(ldc))
+                == dnnl_success { return }
         }
         cblas_sgemm(CblasRowMajor, transA.cblas, transB.cblas, Int32(m), Int32(n), Int32(k),
                     alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
@@ -160,14 +161,15 @@ public enum GEMMEngine: String, Sendable, CaseIterable {
 
     /// oneDNN threads with OpenMP, whose thread count belongs to the calling
     /// thread: a worker thread (a data-parallel shard) would otherwise take
-    /// every core. This keeps it at `Threads.count`.
+    /// every core. Before each product, this sets the calling thread's to
+    /// `Threads.count`.
     @inline(__always)
     static func matchThreads() {
         let n = Int32(Threads.count)
         if omp_get_max_threads() != n { omp_set_num_threads(n) }
     }
 
-    /// The threads a oneDNN product started on this thread now would use.
+    /// The threads this thread's last oneDNN product used (OpenMP's count for the thread).
     public static var oneDNNThreads: Int { Int(omp_get_max_threads()) }
 
     /// oneDNN's version, as "2.6.3".

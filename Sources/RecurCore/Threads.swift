@@ -1,5 +1,4 @@
 import CBLAS
-import CDNNL
 import Dispatch
 import Foundation
 import Synchronization
@@ -18,12 +17,12 @@ public enum Threads {
         return n > 0 ? n : available
     }
 
-    /// Sets the thread count for OpenBLAS, oneDNN and Recur's loops (at least 1).
+    /// Sets the thread count for OpenBLAS, oneDNN (at its next product on each
+    /// thread: `GEMMEngine`) and Recur's loops (at least 1).
     public static func set(_ n: Int) {
         let n = max(1, n)
         current.store(n, ordering: .relaxed)
         openblas_set_num_threads(Int32(n))
-        omp_set_num_threads(Int32(n))  // this thread's; other threads match it at each oneDNN product
     }
 
     /// The threads OpenBLAS reports it will use.

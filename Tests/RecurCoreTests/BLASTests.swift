@@ -143,7 +143,9 @@ final class BLASTests: XCTestCase {
         let a = randomTensor([8, 8], &rng), b = randomTensor([8, 8], &rng)
         for threads in [1, 5] {  // one of the two differs from any machine's default
             Threads.set(threads)
-            XCTAssertEqual(GEMMEngine.oneDNNThreads, threads)
+            let c = Tensor(zeros: [8, 8])
+            BLAS.gemm(.none, .none, m: 8, n: 8, k: 8, a: a.data, lda: 8, b: b.data, ldb: 8, c: c.data, ldc: 8, engine: .oneDNN)
+            XCTAssertEqual(GEMMEngine.oneDNNThreads, threads, "the calling thread's")
             let seen = Tensor(zeros: [1])
             nonisolated(unsafe) let out = seen.data
             let done = DispatchSemaphore(value: 0)
