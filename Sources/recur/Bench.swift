@@ -9,6 +9,61 @@ struct Bench: ParsableCommand {
     )
 }
 
+/// A PyTorch baseline script of ../shared/bench, run by `--compare` in the same
+/// session as Recur's measurement.
+struct PyTorchBaseline {
+    let script: String
+    let python: String
+
+    /// Finds the script and a Python that imports torch (`given`, else python3,
+    /// then ../venv-torch/bin/python3); `command` names the bench in errors.
+    init(script: String, python given: String?, command: String) throws {
+        guard FileManager.default.fileExists(atPath: script) else {
+            throw ValidationError("\(command) --compare: the baseline script \(script) does not exist (give it with --baseline PATH)")
+        }
+        let candidates = given.map { [$0] } ?? ["python3", "../venv-torch/bin/python3"]
+        guard let py = candidates.first(where: { (try? Self.output(of: $0, ["-c", "import torch"])) != nil }) else {
+            throw ValidationError("\(command) --compare: no python with torch among \(candidates.joined(separator: ", ")) (give one with --python PATH)")
+        }
+        self.script = script
+        self.python = py
+    }
+
+    /// The script's stdout with these arguments; `echo` prints the command line first.
+    func run(_ args: [String], echo: Bool) throws -> String {
+        if echo { emit("# running \(python) \(script) \(args.joined(separator: " "))") }
+        return try Self.output(of: python, [script] + args)
+    }
+
+    /// Runs `exe` (searched in PATH when it has no slash) and returns its stdout; throws on a non-zero exit.
+    static func output(of exe: String, _ args: [String]) throws -> String {
+        let p = Process()
+        if exe.contains("/") {
+            p.executableURL = URL(fileURLWithPath: exe)
+            p.arguments = args
+        } else {
+            p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            p.arguments = [exe] + args
+        }
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        guard p.terminationStatus == 0 else {
+            throw RecurError(.value, "bench: \(exe) exited with status \(p.terminationStatus)")
+        }
+        return String(decoding: data, as: UTF8.self)
+    }
+}
+
+/// Writes a line to stdout at once (not through stdio's buffer, so each run's
+/// line shows as it finishes, even into a pipe or a log).
+func emit(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+}
+
 /// Wall times in seconds of `runs` calls of `body` (after one warm-up call), sorted.
 func sortedTimes(runs: Int, _ body: () -> Void) -> [Double] {
     body()

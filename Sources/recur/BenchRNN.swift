@@ -19,7 +19,17 @@ struct BenchRNN: ParsableCommand {
     @Option(help: "Comma-separated subset of lstm1,lstm2,gru1,gru2,bilstm1,decoder.")
     var only = "lstm1,lstm2,gru1,gru2,bilstm1,decoder"
     @Flag(help: "Print JSON instead of a table.") var json = false
+    @Flag(help: "Then run the PyTorch baseline (needs python3 with torch) and print the ratios against its medians.")
+    var compare = false
+    @Option(help: "The baseline script, for --compare.") var baseline = "../shared/bench/baseline_rnn.py"
+    @Option(help: "The Python interpreter for --compare (default: python3, then ../venv-torch/bin/python3).")
+    var python: String?
     @Option(help: .hidden) var parallelThreshold: Int?
+    /// Fewer steps than the baseline's 50, for tests of the command that must not take long.
+    @Option(help: .hidden) var steps = BenchRNN.steps
+
+    /// Issue 4's targets: throughput at least this many times PyTorch's, and the batch-1 step in at most 150 µs.
+    static let (targetRatio, targetStepMicroseconds) = (1.25, 150.0)
 
     static let (inputSize, hiddenSize, batch, steps) = (256, 512, 64, 50)
 
@@ -28,12 +38,14 @@ struct BenchRNN: ParsableCommand {
         if let parallelThreshold { RecurrentStack.parallelThreshold = max(1, parallelThreshold) }
         guard runs >= 5 else { throw ValidationError("--runs must be at least 5, got \(runs)") }
         guard minTime > 0 else { throw ValidationError("--min-time must be positive") }
+        guard steps >= 1 else { throw ValidationError("--steps must be positive") }
         let known = ["lstm1", "lstm2", "gru1", "gru2", "bilstm1", "decoder"]
         let selected = only.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
         for s in selected where !known.contains(s) {
             throw ValidationError("unknown configuration '\(s)' (known: \(known.joined(separator: ", ")))")
         }
-        let I = Self.inputSize, H = Self.hiddenSize, B = Self.batch, T = Self.steps
+        let torch = compare ? try PyTorchBaseline(script: baseline, python: python, command: "bench rnn") : nil
+        let I = Self.inputSize, H = Self.hiddenSize, B = Self.batch, T = steps
         let configs: [(String, RecurrentKind, Int, Bool)] = [
             ("lstm1", .lstm, 1, false), ("lstm2", .lstm, 2, false), ("gru1", .gru, 1, false),
             ("gru2", .gru, 2, false), ("bilstm1", .lstm, 1, true),
@@ -105,11 +117,77 @@ struct BenchRNN: ParsableCommand {
                       + lpad(f1(us[us.count - 1]), 9) + lpad(f1(row["gflops"] as! Double), 9))
             }
         }
+        var comparison: [[String: Any]] = []
+        if let torch {
+            fflush(nil)  // the table before the baseline's command line
+            let out = try torch.run(["--threads", "\(Threads.count)", "--reps", "\(runs)", "--only", selected.joined(separator: ",")],
+                                    echo: !json)
+            if !json { print(""); print(out.trimmingCharacters(in: .newlines)) }
+            comparison = try Self.compare(rows, Self.baselineMedians(out))
+            if !json { printComparison(comparison) }
+        }
         if json {
-            let obj: [String: Any] = ["threads": Threads.count, "runs": runs,
+            var obj: [String: Any] = ["threads": Threads.count, "runs": runs,
                                       "shape": ["input": I, "hidden": H, "batch": B, "steps": T], "results": rows]
+            if torch != nil { obj["vs_pytorch"] = comparison }
             let data = try JSONSerialization.data(withJSONObject: obj, options: [.prettyPrinted, .sortedKeys])
             print(String(decoding: data, as: UTF8.self))
+        }
+    }
+
+    /// The medians in baseline_rnn.py's tables: "lstm1 infer" → tokens/s, and
+    /// "decoder" → µs of its `LSTMCell b1 I512 H512` step.
+    static func baselineMedians(_ out: String) -> [String: Double] {
+        var medians: [String: Double] = [:]
+        for line in out.split(separator: "\n") {
+            let f = line.split(separator: " ")
+            if f.count >= 7, f[0] == "LSTMCell", let med = Double(f[5]) {  // label of 4 words, then min med max
+                medians["decoder"] = med
+            } else if f.count >= 5, ["infer", "train"].contains(f[1]), let med = Double(f[3]) {  // name mode min med max
+                medians["\(f[0]) \(f[1])"] = med
+            }
+        }
+        return medians
+    }
+
+    /// One row per measurement both made: Recur's median, PyTorch's and the ratio
+    /// (throughput: Recur / PyTorch; the decoder step: PyTorch's time / Recur's).
+    static func compare(_ rows: [[String: Any]], _ torch: [String: Double]) throws -> [[String: Any]] {
+        var out: [[String: Any]] = []
+        for r in rows {
+            let config = r["config"] as! String
+            if config == "decoder" {
+                let us = r["us_per_step"] as! Double
+                guard let t = torch["decoder"] else { continue }
+                out.append(["config": config, "recur_us_per_step": us, "torch_us_per_step": t, "speedup": t / us,
+                            "meets_target": us <= targetStepMicroseconds])
+            } else {
+                let mode = r["mode"] as! String, tps = r["tokens_per_s"] as! Double
+                guard let t = torch["\(config) \(mode)"] else { continue }
+                out.append(["config": config, "mode": mode, "recur_tokens_per_s": tps, "torch_tokens_per_s": t,
+                            "speedup": tps / t, "meets_target": tps / t >= targetRatio])
+            }
+        }
+        guard !out.isEmpty else { throw RecurError(.value, "bench rnn --compare: no medians in the baseline's output") }
+        return out
+    }
+
+    private func printComparison(_ rows: [[String: Any]]) {
+        print("")
+        print(String(format: "against PyTorch in this run (target: %.2fx its throughput; the step in at most %.0f µs)",
+                     Self.targetRatio, Self.targetStepMicroseconds))
+        print(pad("config", 9) + pad("mode", 7) + lpad("recur", 11) + lpad("pytorch", 11) + lpad("ratio", 8) + "  target")
+        for r in rows {
+            let met = (r["meets_target"] as! Bool) ? "met" : "not met"
+            if r["config"] as! String == "decoder" {
+                print(pad("decoder", 9) + pad("µs", 7) + lpad(f1(r["recur_us_per_step"] as! Double), 11)
+                      + lpad(f1(r["torch_us_per_step"] as! Double), 11)
+                      + lpad(String(format: "%.2fx", r["speedup"] as! Double), 8) + "  " + met)
+            } else {
+                print(pad(r["config"] as! String, 9) + pad(r["mode"] as! String, 7)
+                      + lpad(f0(r["recur_tokens_per_s"] as! Double), 11) + lpad(f0(r["torch_tokens_per_s"] as! Double), 11)
+                      + lpad(String(format: "%.2fx", r["speedup"] as! Double), 8) + "  " + met)
+            }
         }
     }
 

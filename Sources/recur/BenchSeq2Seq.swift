@@ -52,6 +52,7 @@ struct BenchSeq2Seq: ParsableCommand {
         guard runs >= 1, pairs >= 1, epochsPerRun >= 1, batch >= 1, baselineEpochs >= 1 else {
             throw ValidationError("--runs, --pairs, --epochs-per-run, --batch and --baseline-epochs must be positive")
         }
+        let baselineScript = compare ? try PyTorchBaseline(script: baseline, python: python, command: "bench seq2seq") : nil
         let cfg = Self.config()
         let model = try Seq2Seq(config: cfg)
         let store = ParameterStore(model.layout)
@@ -114,7 +115,7 @@ struct BenchSeq2Seq: ParsableCommand {
         let sorted = secs.sorted()
         let med = median(sorted)
         var torch: BaselineResult?
-        if compare { torch = try runBaseline() }
+        if let baselineScript { torch = try runBaseline(baselineScript) }
 
         if json {
             var obj: [String: Any] = [
@@ -151,18 +152,10 @@ struct BenchSeq2Seq: ParsableCommand {
     }
 
     /// Runs the PyTorch script, echoes its output and reads its epoch times.
-    private func runBaseline() throws -> BaselineResult {
-        guard FileManager.default.fileExists(atPath: baseline) else {
-            throw ValidationError("--compare: the baseline script \(baseline) does not exist (give it with --baseline PATH)")
-        }
-        let candidates = python.map { [$0] } ?? ["python3", "../venv-torch/bin/python3"]
-        guard let py = candidates.first(where: { canImportTorch($0) }) else {
-            throw ValidationError("--compare: no python with torch among \(candidates.joined(separator: ", ")) (give one with --python PATH)")
-        }
+    private func runBaseline(_ torch: PyTorchBaseline) throws -> BaselineResult {
         let threads = compute.threads ?? Threads.count
-        if !json { emit("# running \(py) \(baseline) --threads \(threads) --epochs \(baselineEpochs) --pairs \(pairs) --batch \(batch)") }
-        let out = try runProcess(py, [baseline, "--threads", "\(threads)", "--epochs", "\(baselineEpochs)",
-                                      "--pairs", "\(pairs)", "--batch", "\(batch)"])
+        let out = try torch.run(["--threads", "\(threads)", "--epochs", "\(baselineEpochs)", "--pairs", "\(pairs)",
+                                 "--batch", "\(batch)"], echo: !json)
         if !json { emit(out.trimmingCharacters(in: .newlines)) }
         // "epoch N: 20.71 s, 483 pairs/s, mean loss 8.0"
         var epochs: [Double] = []
@@ -173,36 +166,4 @@ struct BenchSeq2Seq: ParsableCommand {
         guard !epochs.isEmpty else { throw RecurError(.value, "bench seq2seq: no epoch times in the baseline's output") }
         return BaselineResult(epochs: epochs, median: median(epochs.sorted()))
     }
-
-    private func canImportTorch(_ py: String) -> Bool {
-        (try? runProcess(py, ["-c", "import torch"])) != nil
-    }
-
-    /// Runs `exe` (searched in PATH when it has no slash) and returns its stdout; throws on a non-zero exit.
-    private func runProcess(_ exe: String, _ args: [String]) throws -> String {
-        let p = Process()
-        if exe.contains("/") {
-            p.executableURL = URL(fileURLWithPath: exe)
-            p.arguments = args
-        } else {
-            p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            p.arguments = [exe] + args
-        }
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        guard p.terminationStatus == 0 else {
-            throw RecurError(.value, "bench seq2seq: \(exe) exited with status \(p.terminationStatus)")
-        }
-        return String(decoding: data, as: UTF8.self)
-    }
-}
-
-/// Writes a line to stdout at once (not through stdio's buffer, so each run's
-/// line shows as it finishes, even into a pipe or a log).
-private func emit(_ line: String) {
-    FileHandle.standardOutput.write(Data((line + "\n").utf8))
 }
