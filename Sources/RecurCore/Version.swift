@@ -14,8 +14,11 @@ public enum RecurVersion {
 
     /// oneDNN's version and what it multiplies (see `GEMMEngine`).
     public static var oneDNN: String {
-        let use = GEMMEngine.forced.map { "every sgemm through \($0 == .oneDNN ? "oneDNN" : "OpenBLAS"): RECUR_GEMM=\($0.rawValue)" }
+        var use = GEMMEngine.forced.map { "every sgemm through \($0 == .oneDNN ? "oneDNN" : "OpenBLAS"): RECUR_GEMM=\($0.rawValue)" }
             ?? "sgemm of at least 2^20 multiply-adds"
+        if GEMMEngine.forced == nil, let value = ProcessInfo.processInfo.environment["RECUR_GEMM"] {
+            use += "; RECUR_GEMM=\(value) ignored: it takes openblas or onednn"
+        }
         return "\(GEMMEngine.oneDNNVersion) (\(use))"
     }
 }

@@ -24,6 +24,14 @@ final class CLITests: XCTestCase {
         XCTAssertFalse(r.stderr.isEmpty)
     }
 
+    /// `RECUR_GEMM` forces one library; a value it does not take is named as ignored.
+    func testVersionSaysWhichLibraryMultiplies() throws {
+        let forced = try RecurBinary.run(["--version"], environment: ["RECUR_GEMM": "openblas"])
+        XCTAssertTrue(forced.stdout.contains("every sgemm through OpenBLAS: RECUR_GEMM=openblas"), forced.stdout)
+        let wrong = try RecurBinary.run(["--version"], environment: ["RECUR_GEMM": "mkl"])
+        XCTAssertTrue(wrong.stdout.contains("sgemm of at least 2^20 multiply-adds; RECUR_GEMM=mkl ignored"), wrong.stdout)
+    }
+
     func testBenchKernelsRejectsZeroThreads() throws {
         let r = try RecurBinary.run(["bench", "kernels", "--threads", "0"])
         XCTAssertNotEqual(r.status, 0)
